@@ -1,0 +1,20 @@
+// Linux calls the Swift Glibc module does not expose (GNU extensions), wrapped once for Sources/ClaudeCodeAPI/System.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <poll.h>
+#include <spawn.h>
+
+/// POLLRDHUP: the peer closed its end (the client of a FastCGI connection went away).
+extern const short CSystemShims_POLLRDHUP;
+
+/// pipe2(fds, O_CLOEXEC).
+int CSystemShims_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addclosefrom_np: close every descriptor from `lowfd` up in the child.
+int CSystemShims_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int lowfd);
+
+/// posix_spawn_file_actions_addchdir_np: the child's working directory.
+int CSystemShims_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+#endif

@@ -1,0 +1,95 @@
+/// One line of the CLI's `stream-json` output, reduced to what the gateway acts on.
+public enum CLIEvent: Equatable, Sendable {
+    /// `system/init`: the turn has started.
+    case initialized(model: String?, version: String?)
+    /// `system/api_retry`: the upstream request failed and will be sent again.
+    case apiRetry(CLIRetry)
+    /// `stream_event/message_start`: a new upstream response (a retry starts a new one).
+    case messageStart(id: String?, inputTokens: Int?)
+    case textDelta(index: Int, text: String)
+    case thinkingDelta(index: Int, text: String)
+    /// `stream_event/message_delta`: the stop reason of the message.
+    case messageDelta(stopReason: String?)
+    /// `stream_event/message_stop`; `abandoned` when the CLI gave up on the message's blocks (a retry follows).
+    case messageStop(abandoned: Bool)
+    /// `assistant`: one complete content block. Text that never streamed (non-streaming fallback) arrives here.
+    case assistant(CLIAssistantMessage)
+    /// `result`: the last line of a turn.
+    case result(CLIResult)
+    /// A well-formed line that needs no action (status, other stream events, control messages...).
+    case other(type: String)
+}
+
+public struct CLIRetry: Equatable, Sendable {
+    public var attempt: Int?
+    public var maxRetries: Int?
+    public var delayMilliseconds: Int?
+    public var errorStatus: Int?
+    public var error: String?
+
+    public init(attempt: Int? = nil, maxRetries: Int? = nil, delayMilliseconds: Int? = nil, errorStatus: Int? = nil, error: String? = nil) {
+        self.attempt = attempt
+        self.maxRetries = maxRetries
+        self.delayMilliseconds = delayMilliseconds
+        self.errorStatus = errorStatus
+        self.error = error
+    }
+}
+
+public struct CLIAssistantMessage: Equatable, Sendable {
+    public var id: String?
+    public var model: String?
+    /// Text of the message's text blocks, in order.
+    public var text: String
+    public var hasText: Bool
+
+    /// The CLI's own stand-in message for a failed turn (e.g. "Invalid API key"), never a model answer.
+    public var isSynthetic: Bool { model == "<synthetic>" }
+
+    public init(id: String?, model: String?, text: String, hasText: Bool) {
+        self.id = id
+        self.model = model
+        self.text = text
+        self.hasText = hasText
+    }
+}
+
+public struct CLIUsage: Equatable, Sendable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cacheReadInputTokens: Int
+    public var cacheCreationInputTokens: Int
+
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, cacheReadInputTokens: Int = 0, cacheCreationInputTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cacheReadInputTokens = cacheReadInputTokens
+        self.cacheCreationInputTokens = cacheCreationInputTokens
+    }
+}
+
+public struct CLIResult: Equatable, Sendable {
+    /// The only reliable success signal: API failures report `subtype: "success"` with `is_error: true`.
+    public var isError: Bool
+    public var subtype: String?
+    public var text: String?
+    public var stopReason: String?
+    public var usage: CLIUsage
+    public var apiErrorStatus: Int?
+    public var apiErrorType: String?
+    public var terminalReason: String?
+    public var durationMilliseconds: Int?
+
+    public init(isError: Bool, subtype: String? = nil, text: String? = nil, stopReason: String? = nil, usage: CLIUsage = CLIUsage(),
+                apiErrorStatus: Int? = nil, apiErrorType: String? = nil, terminalReason: String? = nil, durationMilliseconds: Int? = nil) {
+        self.isError = isError
+        self.subtype = subtype
+        self.text = text
+        self.stopReason = stopReason
+        self.usage = usage
+        self.apiErrorStatus = apiErrorStatus
+        self.apiErrorType = apiErrorType
+        self.terminalReason = terminalReason
+        self.durationMilliseconds = durationMilliseconds
+    }
+}

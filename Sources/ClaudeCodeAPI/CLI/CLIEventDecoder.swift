@@ -1,0 +1,182 @@
+import Foundation
+
+/// Turns one stream-json line into a `CLIEvent`. The only place that knows the CLI's JSON shapes.
+public struct CLIEventDecoder: Sendable {
+    public enum DecodingFailure: Error, Equatable {
+        case notJSON
+        case missingType
+    }
+
+    public init() {}
+
+    public func decode(line: some Collection<UInt8>) throws -> CLIEvent {
+        let raw: RawLine
+        do {
+            raw = try JSONDecoder().decode(RawLine.self, from: Data(line))
+        } catch {
+            throw DecodingFailure.notJSON
+        }
+        guard let type = raw.type else { throw DecodingFailure.missingType }
+        switch type {
+        case "system":
+            switch raw.subtype {
+            case "init": return .initialized(model: raw.model, version: raw.claudeCodeVersion)
+            case "api_retry":
+                return .apiRetry(CLIRetry(attempt: raw.attempt, maxRetries: raw.maxRetries, delayMilliseconds: raw.retryDelayMs,
+                                          errorStatus: raw.errorStatus, error: raw.errorText))
+            default: return .other(type: "system/\(raw.subtype ?? "")")
+            }
+        case "stream_event":
+            guard let event = raw.event else { return .other(type: type) }
+            return event.cliEvent(abandoned: raw.abandonedBlocks)
+        case "assistant":
+            guard let message = raw.message else { return .other(type: type) }
+            let texts = (message.content ?? []).filter { $0.type == "text" }.map { $0.text ?? "" }
+            return .assistant(CLIAssistantMessage(id: message.id, model: message.model, text: texts.joined(), hasText: !texts.isEmpty))
+        case "result":
+            let usage = raw.usage ?? RawUsage()
+            return .result(CLIResult(
+                isError: raw.isError ?? true,
+                subtype: raw.subtype,
+                text: raw.resultText,
+                stopReason: raw.stopReason,
+                usage: CLIUsage(inputTokens: usage.input ?? 0, outputTokens: usage.output ?? 0,
+                                cacheReadInputTokens: usage.cacheRead ?? 0, cacheCreationInputTokens: usage.cacheCreation ?? 0),
+                apiErrorStatus: raw.apiErrorStatus,
+                apiErrorType: raw.apiErrorType,
+                terminalReason: raw.terminalReason,
+                durationMilliseconds: raw.durationMs))
+        default:
+            return .other(type: type)
+        }
+    }
+}
+
+// MARK: - The raw shapes (unknown fields are ignored; every field is optional and read leniently)
+
+private struct RawLine: Decodable {
+    var type: String?
+    var subtype: String?
+    var model: String?
+    var claudeCodeVersion: String?
+    var attempt: Int?
+    var maxRetries: Int?
+    var retryDelayMs: Int?
+    var errorStatus: Int?
+    var errorText: String?
+    var event: RawStreamEvent?
+    var abandonedBlocks: Bool
+    var message: RawMessage?
+    var isError: Bool?
+    var resultText: String?
+    var stopReason: String?
+    var usage: RawUsage?
+    var apiErrorStatus: Int?
+    var apiErrorType: String?
+    var terminalReason: String?
+    var durationMs: Int?
+
+    enum Keys: String, CodingKey {
+        case type, subtype, model, attempt, event, message, usage, error, result
+        case claudeCodeVersion = "claude_code_version"
+        case maxRetries = "max_retries"
+        case retryDelayMs = "retry_delay_ms"
+        case errorStatus = "error_status"
+        case abandonedBlocks = "abandoned_blocks"
+        case isError = "is_error"
+        case stopReason = "stop_reason"
+        case apiErrorStatus = "api_error_status"
+        case apiErrorType = "api_error_type"
+        case terminalReason = "terminal_reason"
+        case durationMs = "duration_ms"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        type = try? c.decodeIfPresent(String.self, forKey: .type)
+        subtype = try? c.decodeIfPresent(String.self, forKey: .subtype)
+        model = try? c.decodeIfPresent(String.self, forKey: .model)
+        claudeCodeVersion = try? c.decodeIfPresent(String.self, forKey: .claudeCodeVersion)
+        attempt = try? c.decodeIfPresent(Int.self, forKey: .attempt)
+        maxRetries = try? c.decodeIfPresent(Int.self, forKey: .maxRetries)
+        retryDelayMs = try? c.decodeIfPresent(Int.self, forKey: .retryDelayMs)
+        errorStatus = try? c.decodeIfPresent(Int.self, forKey: .errorStatus)
+        errorText = try? c.decodeIfPresent(String.self, forKey: .error)
+        event = try? c.decodeIfPresent(RawStreamEvent.self, forKey: .event)
+        abandonedBlocks = c.contains(.abandonedBlocks) && !((try? c.decodeNil(forKey: .abandonedBlocks)) ?? true)
+        message = try? c.decodeIfPresent(RawMessage.self, forKey: .message)
+        isError = try? c.decodeIfPresent(Bool.self, forKey: .isError)
+        resultText = try? c.decodeIfPresent(String.self, forKey: .result)
+        stopReason = try? c.decodeIfPresent(String.self, forKey: .stopReason)
+        usage = try? c.decodeIfPresent(RawUsage.self, forKey: .usage)
+        apiErrorStatus = try? c.decodeIfPresent(Int.self, forKey: .apiErrorStatus)
+        apiErrorType = try? c.decodeIfPresent(String.self, forKey: .apiErrorType)
+        terminalReason = try? c.decodeIfPresent(String.self, forKey: .terminalReason)
+        durationMs = try? c.decodeIfPresent(Int.self, forKey: .durationMs)
+    }
+}
+
+private struct RawStreamEvent: Decodable {
+    struct Delta: Decodable {
+        var type: String?
+        var text: String?
+        var thinking: String?
+        var stop_reason: String?
+    }
+    struct Message: Decodable {
+        var id: String?
+        var usage: RawUsage?
+    }
+    var type: String?
+    var index: Int?
+    var delta: Delta?
+    var message: Message?
+
+    func cliEvent(abandoned: Bool) -> CLIEvent {
+        switch type {
+        case "message_start": return .messageStart(id: message?.id, inputTokens: message?.usage?.input)
+        case "content_block_delta":
+            switch delta?.type {
+            case "text_delta": return .textDelta(index: index ?? 0, text: delta?.text ?? "")
+            case "thinking_delta": return .thinkingDelta(index: index ?? 0, text: delta?.thinking ?? "")
+            default: return .other(type: "stream_event/\(delta?.type ?? "delta")")
+            }
+        case "message_delta": return .messageDelta(stopReason: delta?.stop_reason)
+        case "message_stop": return .messageStop(abandoned: abandoned)
+        default: return .other(type: "stream_event/\(type ?? "")")
+        }
+    }
+}
+
+private struct RawMessage: Decodable {
+    struct Block: Decodable {
+        var type: String?
+        var text: String?
+    }
+    var id: String?
+    var model: String?
+    var content: [Block]?
+}
+
+private struct RawUsage: Decodable {
+    var input: Int?
+    var output: Int?
+    var cacheRead: Int?
+    var cacheCreation: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case input = "input_tokens"
+        case output = "output_tokens"
+        case cacheRead = "cache_read_input_tokens"
+        case cacheCreation = "cache_creation_input_tokens"
+    }
+
+    init() {}
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        input = try? c.decodeIfPresent(Int.self, forKey: .input)
+        output = try? c.decodeIfPresent(Int.self, forKey: .output)
+        cacheRead = try? c.decodeIfPresent(Int.self, forKey: .cacheRead)
+        cacheCreation = try? c.decodeIfPresent(Int.self, forKey: .cacheCreation)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// One CLI launch, decided in full before anything starts: the process, its stdin, and the files it needs.
+public struct CLIInvocation: Sendable {
+    public var process: ProcessSpec
+    /// Written to the CLI's stdin, after which stdin is closed.
+    public var standardInput: [UInt8]
+    /// A session transcript to write before launch (prior turns), at `path`.
+    public var transcript: (path: String, contents: [UInt8])?
+
+    /// Settings of one request that shape the launch.
+    public struct Request: Sendable {
+        public var conversation: CLIConversation
+        public var cliModel: String
+        public var maxTokens: Int?
+        public var sessionID: String
+
+        public init(conversation: CLIConversation, cliModel: String, maxTokens: Int?, sessionID: String = UUID().uuidString.lowercased()) {
+            self.conversation = conversation
+            self.cliModel = cliModel
+            self.maxTokens = maxTokens
+            self.sessionID = sessionID
+        }
+    }
+
+    /// Builds the launch of a pure chat turn: no agent tools, no local context, no saved session, in `scratchDirectory`.
+    /// Nothing from the request reaches argv except the model name (already checked against the catalog) and the
+    /// system prompt; the conversation itself goes through stdin and the transcript file.
+    public init(request: Request, configuration: Configuration, executable: String, scratchDirectory: String) {
+        var arguments = [
+            "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            "--input-format", "stream-json", "--bare", "--tools", "", "--no-session-persistence",
+            "--model", request.cliModel,
+            "--system-prompt", request.conversation.systemPrompt ?? "",
+        ]
+        let home = configuration.cliHome ?? scratchDirectory
+        if !request.conversation.history.isEmpty {
+            arguments += ["--resume", request.sessionID]
+            let projects = "\(home)/.claude/projects/\(Self.projectFolderName(forWorkingDirectory: scratchDirectory))"
+            transcript = ("\(projects)/\(request.sessionID).jsonl", request.conversation.transcript(sessionID: request.sessionID))
+        } else {
+            transcript = nil
+        }
+
+        var environment = configuration.cliEnvironment
+        environment["HOME"] = home
+        environment["TMPDIR"] = scratchDirectory
+        environment["DISABLE_TELEMETRY"] = "1"
+        environment["DISABLE_AUTOUPDATER"] = "1"
+        environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        environment["DISABLE_ERROR_REPORTING"] = "1"
+        environment["CLAUDE_CODE_MAX_RETRIES"] = String(configuration.maxRetries)
+        environment["MAX_THINKING_TOKENS"] = "0"
+        if let maxTokens = request.maxTokens {
+            environment["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = String(maxTokens)
+        }
+
+        process = ProcessSpec(executable: executable, arguments: arguments, environment: environment, workingDirectory: scratchDirectory)
+        standardInput = request.conversation.stdinLine()
+    }
+
+    /// The CLI keeps sessions under `projects/<cwd with every non-alphanumeric character replaced by '-'>`.
+    public static func projectFolderName(forWorkingDirectory directory: String) -> String {
+        let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        return String(resolved.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Everything the service can be told, read once at start from environment variables (`.env.example` lists them).
+public struct Configuration: Sendable {
+    /// Unix socket path to listen on; nil means the socket passed as fd 0 (systemd, spawn-fcgi).
+    public var listenPath: String?
+    public var socketMode: Int
+    /// FastCGI worker threads: requests handled at once, CLI or not.
+    public var workers: Int
+    /// CLI processes allowed at once (php-fpm's pm.max_children).
+    public var maxConcurrentCLI: Int
+    /// How long a request waits for a free CLI slot before it gets 429.
+    public var queueTimeoutMilliseconds: Int
+    public var claudePath: String
+    public var requestTimeoutSeconds: Int
+    /// A CLI that prints nothing for this long is ended.
+    public var stallTimeoutSeconds: Int
+    /// SSE keep-alive comment interval; also how long a stream holds its headers back waiting for an early error.
+    public var pingIntervalSeconds: Int
+    public var maxOutputTokens: Int
+    /// `CLAUDE_CODE_MAX_RETRIES` given to the CLI.
+    public var maxRetries: Int
+    public var models: ModelCatalog
+    public var maxBodyBytes: Int
+    public var logLevel: LogLevel
+    /// Parent folder of the per-request scratch folders.
+    public var scratchRoot: String
+    /// HOME for the CLI; nil gives each request a fresh HOME inside its scratch folder.
+    public var cliHome: String?
+    /// Environment given to the CLI besides the service's own settings: credentials and proxies.
+    public var cliEnvironment: [String: String]
+    /// SIGTERM -> SIGKILL grace when a CLI is ended.
+    public var killGraceMilliseconds: Int
+    /// On SIGTERM, how long in-flight requests may run before their CLIs are ended.
+    public var drainTimeoutSeconds: Int
+
+    /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
+    public static let passedThroughVariables = [
+        "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_CUSTOM_HEADERS", "CLAUDE_CODE_OAUTH_TOKEN",
+        "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN", "AWS_PROFILE", "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS",
+        "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "NODE_EXTRA_CA_CERTS",
+        "LANG", "LC_ALL", "TZ",
+    ]
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
+        let reader = EnvironmentReader(env)
+        let workers = try reader.integer("CCA_WORKERS", default: 16, in: 1...1024)
+        let memoryBasedSlots = max(1, Int(ProcessInfo.processInfo.physicalMemory / (300 << 20)))
+        var cliEnvironment: [String: String] = [:]
+        for name in passedThroughVariables + reader.list("CCA_CLI_PASS_ENV") {
+            if let value = env[name] { cliEnvironment[name] = value }
+        }
+        cliEnvironment["PATH"] = env["CCA_CLI_PATH_ENV"] ?? "/usr/local/bin:/usr/bin:/bin"
+
+        return Configuration(
+            listenPath: reader.string("CCA_LISTEN"),
+            socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
+            workers: workers,
+            maxConcurrentCLI: try reader.integer("CCA_MAX_CONCURRENT_CLI", default: min(workers, memoryBasedSlots), in: 1...1024),
+            queueTimeoutMilliseconds: try reader.integer("CCA_QUEUE_TIMEOUT_MS", default: 250, in: 0...600_000),
+            claudePath: reader.string("CCA_CLAUDE_PATH") ?? "claude",
+            requestTimeoutSeconds: try reader.integer("CCA_REQUEST_TIMEOUT_SECONDS", default: 600, in: 1...86_400),
+            stallTimeoutSeconds: try reader.integer("CCA_STALL_TIMEOUT_SECONDS", default: 300, in: 1...86_400),
+            pingIntervalSeconds: try reader.integer("CCA_PING_INTERVAL_SECONDS", default: 15, in: 1...3_600),
+            maxOutputTokens: try reader.integer("CCA_MAX_OUTPUT_TOKENS", default: 64_000, in: 1...1_000_000),
+            maxRetries: try reader.integer("CCA_MAX_RETRIES", default: 2, in: 0...10),
+            models: ModelCatalog(
+                models: reader.list("CCA_MODELS", default: ModelCatalog.defaultModels),
+                aliases: try reader.string("CCA_MODEL_ALIASES").map(ModelCatalog.parseAliases) ?? ModelCatalog.defaultAliases),
+            maxBodyBytes: try reader.integer("CCA_MAX_BODY_BYTES", default: 10 << 20, in: 1...(1 << 30)),
+            logLevel: try reader.logLevel("CCA_LOG_LEVEL", default: .info),
+            scratchRoot: reader.string("CCA_SCRATCH_DIR") ?? env["TMPDIR"] ?? "/tmp",
+            cliHome: reader.string("CCA_CLI_HOME"),
+            cliEnvironment: cliEnvironment,
+            killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
+            drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600))
+    }
+}
+
+/// Reads typed values from environment variables; empty means unset.
+private struct EnvironmentReader {
+    let env: [String: String]
+    init(_ env: [String: String]) { self.env = env }
+
+    func string(_ name: String) -> String? {
+        guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func list(_ name: String, default fallback: [String] = []) -> [String] {
+        guard let value = string(name) else { return fallback }
+        return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    func octal(_ name: String, default fallback: Int) throws(ConfigurationError) -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text, radix: 8), (0...0o777).contains(value) else {
+            throw ConfigurationError(variable: name, message: "expected an octal file mode such as 0660, got '\(text)'")
+        }
+        return value
+    }
+
+    func logLevel(_ name: String, default fallback: LogLevel) throws(ConfigurationError) -> LogLevel {
+        guard let text = string(name) else { return fallback }
+        guard let level = LogLevel(rawValue: text.lowercased()) else {
+            throw ConfigurationError(variable: name, message: "expected one of \(LogLevel.allCases.map(\.rawValue)), got '\(text)'")
+        }
+        return level
+    }
+}

@@ -1,0 +1,110 @@
+/// Translates the CLI events of one turn into what the client is told (`CompletionEvent`s).
+///
+/// - Text deltas stream as content; thinking deltas as reasoning (only when asked for).
+/// - A message the CLI abandons (`message_stop` with `abandoned_blocks`, then `api_retry`) is re-streamed from the
+///   start by the CLI: the replayed part is held back so the client never gets text twice.
+/// - Text that only arrives in `assistant` / `result` events (the CLI's non-streaming fallback) is still delivered,
+///   once the result confirms success.
+/// - Success is decided by the result's `is_error`, never by `subtype`; the CLI's synthetic error text is never content.
+public struct TurnTranslator {
+    private let includeReasoning: Bool
+    private var content = DeliveredText()
+    private var reasoning = DeliveredText()
+    /// Text of completed messages of this turn.
+    private var committedText: [UInt8] = []
+    private var committedReasoning: [UInt8] = []
+    /// Text of the message streaming now.
+    private var messageText: [UInt8] = []
+    private var messageReasoning: [UInt8] = []
+    private var streamingMessageID: String?
+    /// Text seen only in `assistant` events of messages that never streamed.
+    private var unstreamedText: [UInt8] = []
+    private var stopReason: String?
+    private var lastRetry: CLIRetry?
+    public private(set) var isFinished = false
+    public private(set) var sawResult = false
+    public private(set) var cliVersion: String?
+
+    public init(includeReasoning: Bool = false) {
+        self.includeReasoning = includeReasoning
+    }
+
+    /// Everything delivered as content so far.
+    public var deliveredContent: String { content.text }
+
+    public mutating func consume(_ event: CLIEvent) -> [CompletionEvent] {
+        guard !isFinished else { return [] }
+        switch event {
+        case .initialized(_, let version):
+            cliVersion = version
+            return []
+        case .apiRetry(let retry):
+            lastRetry = retry
+            messageText = []
+            messageReasoning = []
+            return []
+        case .messageStart(let id, _):
+            streamingMessageID = id
+            messageText = []
+            messageReasoning = []
+            return []
+        case .textDelta(_, let text):
+            messageText.append(contentsOf: text.utf8)
+            let added = content.advance(to: committedText + messageText)
+            return added.isEmpty ? [] : [.content(added)]
+        case .thinkingDelta(_, let text):
+            guard includeReasoning else { return [] }
+            messageReasoning.append(contentsOf: text.utf8)
+            let added = reasoning.advance(to: committedReasoning + messageReasoning)
+            return added.isEmpty ? [] : [.reasoning(added)]
+        case .messageDelta(let reason):
+            if let reason { stopReason = reason }
+            return []
+        case .messageStop(let abandoned):
+            if !abandoned {
+                committedText += messageText
+                committedReasoning += messageReasoning
+            }
+            messageText = []
+            messageReasoning = []
+            streamingMessageID = nil
+            return []
+        case .assistant(let message):
+            // Blocks of a streaming message are already covered by its deltas.
+            if message.hasText, !message.isSynthetic, message.id == nil || message.id != streamingMessageID {
+                unstreamedText.append(contentsOf: message.text.utf8)
+            }
+            return []
+        case .result(let result):
+            return finish(with: result)
+        case .other:
+            return []
+        }
+    }
+
+    /// The CLI's output ended. Without a result line the turn failed (crash, kill, garbage).
+    public mutating func outputEnded(exitDescription: String, stderrTail: String) -> [CompletionEvent] {
+        guard !isFinished else { return [] }
+        isFinished = true
+        let detail = stderrTail.isEmpty ? "" : ": \(stderrTail)"
+        return [.failed(.cliFailed("it ended (\(exitDescription)) before finishing the answer\(detail)"))]
+    }
+
+    private mutating func finish(with result: CLIResult) -> [CompletionEvent] {
+        isFinished = true
+        sawResult = true
+        guard !result.isError else {
+            return [.failed(.fromFailedTurn(result, lastRetry: lastRetry))]
+        }
+        var events: [CompletionEvent] = []
+        // Reconcile: the final text is the result's; whatever of it the client has not seen yet goes now.
+        let streamed = committedText + messageText
+        var final = streamed
+        if let text = result.text, text.utf8.count > streamed.count { final = Array(text.utf8) }
+        if !unstreamedText.isEmpty, final.count <= streamed.count { final = streamed + unstreamedText }
+        let added = content.advance(to: final)
+        if !added.isEmpty { events.append(.content(added)) }
+        events.append(.finished(FinishReason(stopReason: result.stopReason ?? stopReason), Usage(result.usage)))
+        return events
+    }
+}

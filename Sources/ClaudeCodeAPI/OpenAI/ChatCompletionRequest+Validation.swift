@@ -1,0 +1,248 @@
+/// Validation of a request body into a `ChatCompletionRequest`. Each failure names the offending `param`,
+/// with OpenAI's wording where OpenAI has one.
+extension ChatCompletionRequest {
+    /// Parameters accepted and validated, but that the CLI cannot honour (README: "Parameter policy").
+    static let ignoredWhenPresent = [
+        "temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
+        "stop", "response_format", "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
+        "reasoning_effort", "parallel_tool_calls", "tool_choice", "verbosity", "web_search_options", "safety_identifier",
+        "prompt_cache_key",
+    ]
+
+    public static func validate(_ json: JSONValue, maximumOutputTokens: Int) throws(APIError) -> ChatCompletionRequest {
+        guard case .object(let body) = json else {
+            throw APIError.invalidType("body", expected: "an object", got: json.typeName)
+        }
+        let model = try requiredString(body, "model")
+        let messages = try validateMessages(body["messages"])
+
+        let stream = try optionalBool(body, "stream") ?? false
+        var includeUsage = false
+        if let options = body["stream_options"], options != .null {
+            guard stream else {
+                throw APIError.invalidValue("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+            }
+            guard case .object(let fields) = options else {
+                throw APIError.invalidType("stream_options", expected: "an object", got: options.typeName)
+            }
+            includeUsage = try optionalBool(fields, "include_usage", path: "stream_options.include_usage") ?? false
+        }
+
+        var maxTokens = try optionalInteger(body, "max_tokens", minimum: 1)
+        if let completionTokens = try optionalInteger(body, "max_completion_tokens", minimum: 1) {
+            maxTokens = completionTokens
+        }
+        if let maxTokens, maxTokens > maximumOutputTokens {
+            let param = body["max_completion_tokens"].map { $0 != .null } == true ? "max_completion_tokens" : "max_tokens"
+            throw APIError.invalidValue(param,
+                "max_tokens is too large: \(maxTokens). This service supports at most \(maximumOutputTokens) completion tokens.")
+        }
+
+        if let n = try optionalInteger(body, "n", minimum: 1), n != 1 {
+            throw APIError.unsupportedParameter("n", "Only n=1 is supported: the Claude CLI produces one answer per request.")
+        }
+        try optionalNumber(body, "temperature", in: 0...2)
+        try optionalNumber(body, "top_p", in: 0...1)
+        try optionalNumber(body, "presence_penalty", in: -2...2)
+        try optionalNumber(body, "frequency_penalty", in: -2...2)
+        _ = try optionalBool(body, "logprobs")
+        try validateStop(body["stop"])
+        for key in ["tools", "functions"] {
+            switch body[key] {
+            case nil, .null?: continue
+            case .array(let list)? where list.isEmpty: continue
+            case .array?:
+                throw APIError.unsupportedParameter(key, "Client-defined tools ('\(key)') are not supported by this service yet.")
+            case let other?:
+                throw APIError.invalidType(key, expected: "an array", got: other.typeName)
+            }
+        }
+
+        let ignored = ignoredWhenPresent.filter { body[$0] != nil && body[$0] != .null }
+        return ChatCompletionRequest(model: model, messages: messages, stream: stream, includeUsageInStream: includeUsage,
+                                     maxTokens: maxTokens, ignoredParameters: ignored)
+    }
+
+    // MARK: Messages
+
+    private static func validateMessages(_ value: JSONValue?) throws(APIError) -> [ChatMessage] {
+        guard let value, value != .null else { throw APIError.missingParameter("messages") }
+        guard case .array(let items) = value else {
+            throw APIError.invalidType("messages", expected: "an array", got: value.typeName)
+        }
+        guard !items.isEmpty else { throw APIError.emptyArray("messages") }
+        var messages: [ChatMessage] = []
+        for (index, item) in items.enumerated() {
+            messages.append(try validateMessage(item, path: "messages[\(index)]"))
+        }
+        guard let last = messages.last(where: { $0.role != .system && $0.role != .developer }) else {
+            throw APIError.invalidValue("messages", "The messages must contain at least one message with role 'user'.")
+        }
+        guard last.role == .user else {
+            throw APIError.invalidValue("messages[\(messages.count - 1)].role",
+                "The last message must have role 'user': the Claude CLI cannot continue a partial assistant message.")
+        }
+        return messages
+    }
+
+    private static func validateMessage(_ value: JSONValue, path: String) throws(APIError) -> ChatMessage {
+        guard case .object(let fields) = value else {
+            throw APIError.invalidType(path, expected: "an object", got: value.typeName)
+        }
+        guard let roleValue = fields["role"], roleValue != .null else { throw APIError.missingParameter("\(path).role") }
+        guard case .string(let roleName) = roleValue else {
+            throw APIError.invalidType("\(path).role", expected: "a string", got: roleValue.typeName)
+        }
+        guard let role = ChatMessage.Role(rawValue: roleName) else {
+            throw APIError.invalidValue("\(path).role",
+                "Invalid value: '\(roleName)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.")
+        }
+        switch role {
+        case .tool, .function:
+            throw APIError.unsupportedParameter("\(path).role", "Messages with role '\(roleName)' need client-defined tools, which this service does not support yet.")
+        case .assistant:
+            if case .array(let calls)? = fields["tool_calls"], !calls.isEmpty {
+                throw APIError.unsupportedParameter("\(path).tool_calls", "Assistant tool calls are not supported by this service yet.")
+            }
+            let content = fields["content"] ?? .null
+            if content == .null { return ChatMessage(role: role, content: []) }
+            return ChatMessage(role: role, content: try validateContent(content, path: "\(path).content", allowImages: false))
+        case .system, .developer, .user:
+            guard let content = fields["content"], content != .null else { throw APIError.missingParameter("\(path).content") }
+            return ChatMessage(role: role, content: try validateContent(content, path: "\(path).content", allowImages: role == .user))
+        }
+    }
+
+    private static func validateContent(_ value: JSONValue, path: String, allowImages: Bool) throws(APIError) -> [ContentPart] {
+        switch value {
+        case .string(let text):
+            return [.text(text)]
+        case .array(let parts):
+            var result: [ContentPart] = []
+            for (index, part) in parts.enumerated() {
+                result.append(try validatePart(part, path: "\(path)[\(index)]", allowImages: allowImages))
+            }
+            return result
+        default:
+            throw APIError.invalidType(path, expected: "one of a string or array of objects", got: value.typeName)
+        }
+    }
+
+    private static func validatePart(_ value: JSONValue, path: String, allowImages: Bool) throws(APIError) -> ContentPart {
+        guard case .object(let fields) = value else {
+            throw APIError.invalidType(path, expected: "an object", got: value.typeName)
+        }
+        let type = try requiredString(fields, "type", path: "\(path).type")
+        switch type {
+        case "text", "refusal":
+            let key = type == "text" ? "text" : "refusal"
+            guard let text = fields[key], case .string(let string) = text else {
+                if let text = fields[key] { throw APIError.invalidType("\(path).\(key)", expected: "a string", got: text.typeName) }
+                throw APIError.missingParameter("\(path).\(key)")
+            }
+            return .text(string)
+        case "image_url" where allowImages:
+            return try validateImage(fields["image_url"], path: "\(path).image_url")
+        case "image_url":
+            throw APIError.invalidValue("\(path).type", "Image content is only supported in user messages.")
+        default:
+            throw APIError.invalidValue("\(path).type",
+                "Invalid value: '\(type)'. Supported content part types are 'text' and 'image_url' (inline data: URLs).")
+        }
+    }
+
+    private static let imageMediaTypes: Set = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+
+    private static func validateImage(_ value: JSONValue?, path: String) throws(APIError) -> ContentPart {
+        let url: String
+        switch value {
+        case .string(let string)?: url = string
+        case .object(let fields)?: url = try requiredString(fields, "url", path: "\(path).url")
+        case nil, .null?: throw APIError.missingParameter(path)
+        case let other?: throw APIError.invalidType(path, expected: "an object", got: other.typeName)
+        }
+        guard url.hasPrefix("data:") else {
+            throw APIError(status: 400, type: "invalid_request_error",
+                           message: "This service does not fetch image URLs; send the image inline as a base64 'data:' URL.",
+                           param: "\(path).url", code: "unsupported_image_url")
+        }
+        // data:<media type>;base64,<data>
+        guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
+            throw APIError.invalidValue("\(path).url", "Invalid image data URL: expected 'data:<media type>;base64,<data>'.")
+        }
+        let mediaType = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count)).lowercased()
+        guard imageMediaTypes.contains(mediaType) else {
+            throw APIError.invalidValue("\(path).url",
+                "Unsupported image type '\(mediaType)'. Supported: \(imageMediaTypes.sorted().joined(separator: ", ")).")
+        }
+        let data = String(url[url.index(after: comma)...])
+        guard !data.isEmpty, data.utf8.allSatisfy(isBase64Byte) else {
+            throw APIError.invalidValue("\(path).url", "Invalid image data URL: the data is not base64.")
+        }
+        return .image(mediaType: mediaType, base64Data: data)
+    }
+
+    private static func isBase64Byte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): true
+        default: false
+        }
+    }
+
+    private static func validateStop(_ value: JSONValue?) throws(APIError) {
+        switch value {
+        case nil, .null?, .string?: return
+        case .array(let items)?:
+            guard items.count <= 4 else { throw APIError.invalidValue("stop", "'stop' takes at most 4 sequences.") }
+            for (index, item) in items.enumerated() {
+                guard case .string = item else {
+                    throw APIError.invalidType("stop[\(index)]", expected: "a string", got: item.typeName)
+                }
+            }
+        case let other?:
+            throw APIError.invalidType("stop", expected: "a string or an array of strings", got: other.typeName)
+        }
+    }
+
+    // MARK: Scalars
+
+    private static func requiredString(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> String {
+        let param = path ?? key
+        guard let value = fields[key], value != .null else { throw APIError.missingParameter(param) }
+        guard case .string(let string) = value else {
+            throw APIError.invalidType(param, expected: "a string", got: value.typeName)
+        }
+        guard !string.isEmpty else { throw APIError.invalidValue(param, "'\(param)' must not be empty.") }
+        return string
+    }
+
+    private static func optionalBool(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> Bool? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .bool(let bool) = value else {
+            throw APIError.invalidType(path ?? key, expected: "a boolean", got: value.typeName)
+        }
+        return bool
+    }
+
+    private static func optionalInteger(_ fields: [String: JSONValue], _ key: String, minimum: Int) throws(APIError) -> Int? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .number(let number) = value, number == number.rounded(), abs(number) < 1e15 else {
+            throw APIError.invalidType(key, expected: "an integer", got: value.typeName)
+        }
+        guard Int(number) >= minimum else {
+            throw APIError.invalidValue(key, "Invalid '\(key)': integer below minimum value. Expected a value >= \(minimum), but got \(Int(number)) instead.")
+        }
+        return Int(number)
+    }
+
+    private static func optionalNumber(_ fields: [String: JSONValue], _ key: String, in range: ClosedRange<Double>) throws(APIError) {
+        guard let value = fields[key], value != .null else { return }
+        guard case .number(let number) = value else {
+            throw APIError.invalidType(key, expected: "a number", got: value.typeName)
+        }
+        guard range.contains(number) else {
+            throw APIError.invalidValue(key, "Invalid '\(key)': \(number) is outside the range \(range.lowerBound) to \(range.upperBound).")
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/// A validated `POST /v1/chat/completions` request: only what the service acts on.
+public struct ChatCompletionRequest: Equatable, Sendable {
+    /// The model name as the client sent it (echoed in responses).
+    public var model: String
+    public var messages: [ChatMessage]
+    public var stream: Bool
+    public var includeUsageInStream: Bool
+    /// `max_completion_tokens`, or else `max_tokens`.
+    public var maxTokens: Int?
+    /// Parameters accepted but not honoured (see README, "Parameter policy"), for the logs.
+    public var ignoredParameters: [String]
+
+    public init(model: String, messages: [ChatMessage], stream: Bool = false, includeUsageInStream: Bool = false,
+                maxTokens: Int? = nil, ignoredParameters: [String] = []) {
+        self.model = model
+        self.messages = messages
+        self.stream = stream
+        self.includeUsageInStream = includeUsageInStream
+        self.maxTokens = maxTokens
+        self.ignoredParameters = ignoredParameters
+    }
+}

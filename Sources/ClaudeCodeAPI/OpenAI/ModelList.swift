@@ -1,0 +1,14 @@
+/// `GET /v1/models`: `{"object":"list","data":[...]}`.
+public struct ModelList: Encodable, Sendable {
+    public struct Model: Encodable, Sendable {
+        public var id: String
+        public var object = "model"
+        public var created: Int
+        public var ownedBy: String
+
+        enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by" }
+    }
+
+    public var object = "list"
+    public var data: [Model]
+}

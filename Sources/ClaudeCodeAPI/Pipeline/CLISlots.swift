@@ -1,0 +1,65 @@
+import Foundation
+
+/// The cap on live CLI processes (php-fpm's `pm.max_children`), with a bounded wait for a free slot.
+public final class CLISlots: @unchecked Sendable {
+    public let capacity: Int
+    private let condition = NSCondition()
+    private var busy = 0
+    private var waiting = 0
+    private var draining = false
+    /// Times a request found every slot busy and waited in vain (php-fpm's "max children reached").
+    private var refusals = 0
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    public struct Snapshot: Sendable, Equatable {
+        public var busy: Int
+        public var waiting: Int
+        public var capacity: Int
+        public var refusals: Int
+    }
+
+    public var snapshot: Snapshot {
+        condition.lock(); defer { condition.unlock() }
+        return Snapshot(busy: busy, waiting: waiting, capacity: capacity, refusals: refusals)
+    }
+
+    /// Takes a slot, waiting up to `timeoutMilliseconds`. False when none freed up in time (or the service is stopping).
+    public func acquire(timeoutMilliseconds: Int) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: Double(timeoutMilliseconds) / 1000)
+        waiting += 1
+        defer { waiting -= 1 }
+        while busy >= capacity && !draining {
+            if !condition.wait(until: deadline) { break }
+        }
+        guard busy < capacity, !draining else {
+            refusals += 1
+            return false
+        }
+        busy += 1
+        return true
+    }
+
+    public func release() {
+        condition.lock()
+        busy -= 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Refuses every new request from now on (shutdown).
+    public func stopAdmitting() {
+        condition.lock()
+        draining = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public var isDraining: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return draining
+    }
+}

@@ -1,0 +1,102 @@
+import CFastCGI
+import ClaudeCodeAPI
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed pool of worker threads, each accepting FastCGI requests on one listening socket and answering them
+/// with the application. No async runtime: each request is served start to end on its thread.
+public final class FastCGIServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (HTTPRequest, inout any RequestBodyReader, any ResponseWriter) -> Void
+
+    private let listener: ListeningSocket
+    private let workerCount: Int
+    private let handler: Handler
+    private let onWorkerError: @Sendable (String) -> Void
+    private let wake: (read: Int32, write: Int32)
+    private let lock = NSCondition()
+    private var running = 0
+    private var inFlight = 0
+
+    /// Initializes libfcgi (before any thread exists) and takes over the listening socket.
+    public init(listener: ListeningSocket, workers: Int, onWorkerError: @escaping @Sendable (String) -> Void, handler: @escaping Handler) throws {
+        try LibFCGI.initialize()
+        self.listener = listener
+        self.workerCount = workers
+        self.handler = handler
+        self.onWorkerError = onWorkerError
+        wake = try Syscalls.pipe()
+        // Workers wait in poll() and only then call FCGX_Accept_r, so a stop can wake them; a non-blocking
+        // listening socket turns the lost race for a connection into EAGAIN instead of a blocked accept().
+        try Syscalls.setNonBlocking(listener.descriptor)
+    }
+
+    public func start() {
+        lock.lock(); running = workerCount; lock.unlock()
+        for index in 0..<workerCount {
+            let thread = Thread { [self] in self.workerLoop() }
+            thread.name = "fcgi-worker-\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Requests being answered right now.
+    public var requestsInFlight: Int {
+        lock.lock(); defer { lock.unlock() }
+        return inFlight
+    }
+
+    /// Stops accepting: idle workers exit at once, busy ones after their request.
+    public func stopAccepting() {
+        _ = try? Syscalls.writeAll(wake.write, [1])
+    }
+
+    /// Waits until every worker has exited, or until the deadline. True when all are gone.
+    public func waitForWorkers(timeoutSeconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        lock.lock(); defer { lock.unlock() }
+        while running > 0 {
+            if !lock.wait(until: deadline) { return running == 0 }
+        }
+        return true
+    }
+
+    private func workerLoop() {
+        defer {
+            lock.lock(); running -= 1; lock.broadcast(); lock.unlock()
+        }
+        let request: UnsafeMutablePointer<FCGX_Request>
+        do { request = try LibFCGI.makeRequest(listeningOn: listener.descriptor) } catch {
+            onWorkerError("\(error)")
+            return
+        }
+        defer { LibFCGI.freeRequest(request) }
+
+        while true {
+            var fds = [pollfd(fd: listener.descriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            do { try Syscalls.poll(&fds, timeoutMilliseconds: -1) } catch {
+                onWorkerError("\(error)")
+                return
+            }
+            if fds[1].revents != 0 { return }
+            guard fds[0].revents != 0 else { continue }
+            let rc = LibFCGI.accept(request)
+            if rc < 0 {
+                if -rc != EAGAIN && -rc != EWOULDBLOCK && -rc != EINTR {
+                    onWorkerError("FCGX_Accept_r failed: \(rc)")
+                    Syscalls.sleep(milliseconds: 10)
+                }
+                continue
+            }
+            lock.lock(); inFlight += 1; lock.unlock()
+            let exchange = FastCGIExchange(request: request)
+            var body: any RequestBodyReader = exchange
+            handler(exchange.httpRequest(), &body, exchange)
+            exchange.end()
+            lock.lock(); inFlight -= 1; lock.unlock()
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ClaudeCodeAPI
+import FastCGI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Wiring only: configuration -> application -> FastCGI server -> signals.
+
+let configuration: Configuration
+do {
+    configuration = try Configuration.fromEnvironment()
+} catch {
+    Logger(level: .info).error("invalid configuration", ["error": .string("\(error)")])
+    exit(78)  // EX_CONFIG
+}
+let logger = Logger(level: configuration.logLevel)
+let application = APIApplication(configuration: configuration, logger: logger)
+
+let server: FastCGIServer
+let listener: ListeningSocket
+do {
+    listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode) }
+        ?? ListeningSocket.inherited()
+    server = try FastCGIServer(listener: listener, workers: configuration.workers,
+                               onWorkerError: { logger.error("worker error", ["error": .string($0)]) }) { request, body, writer in
+        application.handle(request, body: &body, writer: writer)
+    }
+} catch {
+    logger.error("cannot start", ["error": .string("\(error)")])
+    exit(1)
+}
+
+let signals = SignalWaiter()
+signals.blockInAllThreads()
+server.start()
+logger.info("started", [
+    "listen": .string(listener.path ?? "fd 0"), "workers": .int(configuration.workers),
+    "cli_slots": .int(configuration.maxConcurrentCLI), "cli": .string(configuration.claudePath),
+])
+
+while true {
+    let signal = signals.next()
+    if signal == SIGHUP {
+        logger.info("SIGHUP ignored: configuration is read at start; restart to change it")
+        continue
+    }
+    logger.info("stopping", ["signal": .int(Int(signal)), "in_flight": .int(server.requestsInFlight)])
+    application.slots.stopAdmitting()
+    server.stopAccepting()
+    if !server.waitForWorkers(timeoutSeconds: Double(configuration.drainTimeoutSeconds)) {
+        logger.warning("drain deadline passed; ending the remaining CLI processes", ["in_flight": .int(server.requestsInFlight)])
+        PosixProcessLauncher.terminateAll()
+        _ = server.waitForWorkers(timeoutSeconds: 5)
+    }
+    listener.removeFile()
+    logger.info("stopped")
+    exit(0)
+}

@@ -1,0 +1,269 @@
+"""End to end: OpenAI clients -> nginx -> responder -> the real Claude Code CLI -> mock Anthropic API."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+import pytest
+
+from support import (chat_body, message_text, openai_client, stream_raw, unique,
+                     upstream_requests_with)
+
+
+def expected(prompt: str) -> str:
+    return f"Hello from the mock! You said: {prompt}"
+
+
+@pytest.fixture(scope="module")
+def client(real_stack):
+    return openai_client(real_stack)
+
+
+# -- non-streaming -----------------------------------------------------------------
+
+
+def test_non_streaming_answer_is_the_upstream_text(client, claude_model):
+    prompt = f"hello {unique()}"
+    resp = client.chat.completions.create(model=claude_model,
+                                          messages=[{"role": "user", "content": prompt}])
+    assert resp.object == "chat.completion"
+    assert resp.id
+    assert len(resp.choices) == 1
+    choice = resp.choices[0]
+    assert choice.index == 0
+    assert choice.message.role == "assistant"
+    assert choice.message.content == expected(prompt)
+    assert choice.finish_reason == "stop"
+
+
+def test_non_streaming_usage_is_reported(client, claude_model):
+    resp = client.chat.completions.create(
+        model=claude_model, messages=[{"role": "user", "content": f"usage {unique()}"}])
+    usage = resp.usage
+    assert usage is not None
+    assert usage.prompt_tokens >= 1
+    assert usage.completion_tokens >= 1
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_user_text_and_system_prompt_reach_upstream(client, claude_model, mock_upstream):
+    token = unique("sys")
+    system = f"You are a pirate named {token}."
+    prompt = f"ahoy {token}"
+    resp = client.chat.completions.create(model=claude_model, messages=[
+        {"role": "system", "content": system},
+        {"role": "user", "content": prompt}])
+    assert resp.choices[0].message.content == expected(prompt)
+    bodies = upstream_requests_with(mock_upstream, prompt)
+    assert bodies, "the user text never reached the upstream API"
+    body = bodies[-1]
+    system_blocks = body.get("system")
+    system_text = system_blocks if isinstance(system_blocks, str) else \
+        "\n".join(b.get("text", "") for b in system_blocks or [])
+    assert system in system_text, f"system prompt missing upstream: {system_blocks!r}"
+    users = [m for m in body["messages"] if m["role"] == "user"]
+    assert message_text(users[-1]).strip() == prompt
+
+
+def test_multi_turn_history_reaches_upstream_as_turns(client, claude_model, mock_upstream):
+    token = unique("turns")
+    messages = [
+        {"role": "user", "content": f"first question {token}"},
+        {"role": "assistant", "content": f"first answer {token}"},
+        {"role": "user", "content": f"second question {token}"},
+    ]
+    resp = client.chat.completions.create(model=claude_model, messages=messages)
+    assert resp.choices[0].message.content == expected(f"second question {token}")
+    body = upstream_requests_with(mock_upstream, f"second question {token}")[-1]
+    upstream = [(m["role"], message_text(m).strip()) for m in body["messages"]]
+    wanted = [(m["role"], m["content"]) for m in messages]
+    assert upstream == wanted, upstream
+
+
+def test_max_tokens_reaches_upstream_and_gives_finish_reason_length(client, claude_model,
+                                                                    mock_upstream):
+    prompt = f"please talk at length {unique()}"
+    resp = client.chat.completions.create(
+        model=claude_model, max_tokens=5, messages=[{"role": "user", "content": prompt}])
+    bodies = upstream_requests_with(mock_upstream, prompt)
+    assert bodies and bodies[0].get("max_tokens") == 5, [b.get("max_tokens") for b in bodies]
+    choice = resp.choices[0]
+    assert choice.finish_reason == "length"
+    # The mock cuts at ~1 token per word: at most 5 words, and no repeat of the text
+    # (the CLI's own "Output token limit hit. Resume" continuations must not leak in).
+    assert choice.message.content.startswith("Hello from the mock!")
+    assert len(choice.message.content.split()) <= 5, choice.message.content
+
+
+def test_openai_model_alias_is_echoed_while_upstream_gets_a_claude_model(
+        client, real_models, mock_upstream):
+    alias = next((m for m in real_models if m.startswith("gpt-")), None)
+    assert alias is not None, f"GET /v1/models lists no OpenAI alias: {real_models}"
+    prompt = f"alias {unique()}"
+    resp = client.chat.completions.create(model=alias,
+                                          messages=[{"role": "user", "content": prompt}])
+    assert resp.model == alias
+    assert resp.choices[0].message.content == expected(prompt)
+    upstream_model = upstream_requests_with(mock_upstream, prompt)[-1]["model"]
+    assert upstream_model.startswith("claude"), upstream_model
+
+
+def test_shell_metacharacters_arrive_upstream_as_literal_text(client, claude_model,
+                                                              mock_upstream):
+    prompt = f'"; rm -rf / # --dangerously-skip-permissions $(id) `whoami` \' {unique()}'
+    resp = client.chat.completions.create(model=claude_model,
+                                          messages=[{"role": "user", "content": prompt}])
+    assert resp.choices[0].message.content == expected(prompt)
+    body = upstream_requests_with(mock_upstream, prompt)[-1]
+    assert message_text(body["messages"][-1]).strip() == prompt
+
+
+def test_thinking_is_not_delivered_as_content(client, claude_model):
+    prompt = f"MOCK:thinking {unique()}"
+    resp = client.chat.completions.create(model=claude_model,
+                                          messages=[{"role": "user", "content": prompt}])
+    assert resp.choices[0].message.content == expected(prompt)
+
+
+# -- streaming ---------------------------------------------------------------------
+
+
+def test_streaming_chunks_build_the_full_text(client, claude_model):
+    prompt = f"stream me {unique()}"
+    chunks = list(client.chat.completions.create(
+        model=claude_model, stream=True, messages=[{"role": "user", "content": prompt}]))
+    assert chunks, "no chunk arrived"
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert len({c.id for c in chunks}) == 1, "chunks carry different ids"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    content_chunks = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content_chunks) > 1, "the answer arrived in one piece: not streamed"
+    text = "".join(c.choices[0].delta.content for c in content_chunks)
+    assert text == expected(prompt)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert all(c.usage is None for c in chunks), "usage sent without stream_options"
+
+
+def test_streaming_raw_sse_ends_with_done(real_stack, claude_model):
+    prompt = f"raw {unique()}"
+    result = stream_raw(real_stack, chat_body(prompt, claude_model, stream=True))
+    assert result.status == 200
+    assert result.headers["content-type"].startswith("text/event-stream")
+    assert result.done, f"stream did not end with [DONE]: {result.payloads[-3:]}"
+    assert result.payloads.count("[DONE]") == 1
+    assert not result.errors, result.errors
+    assert result.text == expected(prompt)
+    assert result.finish_reasons == ["stop"]
+
+
+def test_streaming_include_usage_adds_one_final_usage_chunk(client, claude_model):
+    chunks = list(client.chat.completions.create(
+        model=claude_model, stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": f"usage stream {unique()}"}]))
+    with_usage = [c for c in chunks if c.usage is not None]
+    assert len(with_usage) == 1, f"{len(with_usage)} chunks carry usage"
+    final = chunks[-1]
+    assert final is with_usage[0], "the usage chunk is not the last one"
+    assert final.choices == []
+    assert final.usage.prompt_tokens >= 1
+    assert final.usage.completion_tokens >= 1
+    assert final.usage.total_tokens == final.usage.prompt_tokens + final.usage.completion_tokens
+
+
+def test_streaming_long_answer_arrives_in_order(client, claude_model):
+    prompt = f"MOCK:long {unique()}"
+    chunks = list(client.chat.completions.create(
+        model=claude_model, stream=True, messages=[{"role": "user", "content": prompt}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith(expected(prompt))
+    assert text.endswith("lorem%d" % (text.count(" lorem") - 1))
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_streaming_upstream_drop_and_retry_has_no_duplicated_text(real_stack, claude_model,
+                                                                  mock_upstream):
+    prompt = f"MOCK:drop {unique()}"
+    result = stream_raw(real_stack, chat_body(prompt, claude_model, stream=True))
+    assert result.status == 200
+    assert not result.errors, result.errors
+    assert result.done
+    assert len(upstream_requests_with(mock_upstream, prompt)) >= 2, "upstream was not retried"
+    assert result.text == expected(prompt), f"duplicated or lost text: {result.text!r}"
+
+
+def test_non_streaming_upstream_drop_and_retry(client, claude_model):
+    prompt = f"MOCK:drop {unique()}"
+    resp = client.chat.completions.create(model=claude_model,
+                                          messages=[{"role": "user", "content": prompt}])
+    assert resp.choices[0].message.content == expected(prompt)
+
+
+def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_model,
+                                                             mock_upstream):
+    """An SSE error mid-stream makes the CLI retry without streaming: the text then
+    arrives only in its assistant/result events, and must still be delivered whole."""
+    prompt = f"MOCK:sse-error {unique()}"
+    result = stream_raw(real_stack, chat_body(prompt, claude_model, stream=True))
+    assert result.status == 200
+    assert not result.errors, result.errors
+    assert result.done
+    assert result.text == expected(prompt), result.text
+    assert any(not b.get("stream") for b in upstream_requests_with(mock_upstream, prompt)), \
+        "the CLI did not use its non-streaming fallback"
+
+
+# -- upstream errors ---------------------------------------------------------------
+
+
+def test_upstream_authentication_error_is_a_502_and_quick(client, claude_model):
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(
+            model=claude_model, messages=[{"role": "user", "content": f"MOCK:401 {unique()}"}])
+    elapsed = time.monotonic() - started
+    assert info.value.status_code == 502
+    error = (info.value.body or {}) if isinstance(info.value.body, dict) else {}
+    described = f"{info.value.message} {error.get('message', '')} {error.get('code', '')}".lower()
+    assert "authentication" in described or "credentials" in described, described
+    assert elapsed < 15, f"took {elapsed:.1f}s"
+
+
+def test_upstream_authentication_error_when_streaming_is_not_content(real_stack, claude_model):
+    result = stream_raw(real_stack, chat_body(f"MOCK:401 {unique()}", claude_model, stream=True))
+    assert "Invalid API key" not in result.text
+    if result.status == 200:
+        assert result.errors, "a failed turn streamed without an error event"
+        assert result.done
+    else:
+        assert result.status == 502
+        assert "error" in result.json()
+
+
+def test_upstream_rate_limit_is_a_429(client, claude_model):
+    with pytest.raises(openai.RateLimitError) as info:
+        client.chat.completions.create(
+            model=claude_model, messages=[{"role": "user", "content": f"MOCK:429 {unique()}"}])
+    assert info.value.status_code == 429
+
+
+def test_upstream_overloaded_is_a_503(client, claude_model):
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(
+            model=claude_model, messages=[{"role": "user", "content": f"MOCK:529 {unique()}"}])
+    assert info.value.status_code == 503
+
+
+# -- LangChain ---------------------------------------------------------------------
+
+
+def test_langchain_invoke_and_stream(real_stack, claude_model):
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(model=claude_model, base_url=real_stack.base_url + "/v1", api_key="unused",
+                     timeout=60, max_retries=0)
+    answer = llm.invoke("hi")
+    assert answer.content == expected("hi")
+    pieces = [chunk.content for chunk in llm.stream("hi")]
+    assert len([p for p in pieces if p]) > 1
+    assert "".join(pieces) == expected("hi")

@@ -1,0 +1,302 @@
+"""The gateway against a misbehaving CLI (fake_claude.py): crashes, garbage, hangs,
+API failures, retries, disconnects, and what the CLI is given (argv, env, stdin)."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from support import (assert_openai_error, chat_body, iter_sse_data, openai_client, post_chat,
+                     stream_raw, unique, wait_until)
+
+MODEL = "claude-sonnet-4-5"
+
+# What the responder may hand to the CLI: Configuration.passedThroughVariables, the
+# variables it sets itself, and the CLI's own knobs.
+ALLOWED_ENV = {
+    "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ",
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_CUSTOM_HEADERS",
+    "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+    "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "CLOUD_ML_REGION", "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS",
+    "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
+    "NODE_EXTRA_CA_CERTS", "MAX_THINKING_TOKENS",
+}
+ALLOWED_ENV_PREFIXES = ("CLAUDE_CODE_", "DISABLE_", "ANTHROPIC_")
+
+
+def fake_answer(prompt: str) -> str:
+    return f"Fake answer to: {prompt}"
+
+
+@pytest.fixture(scope="module")
+def model(fake_stack) -> str:
+    ids = [m["id"] for m in fake_stack.get("/v1/models").json()["data"]]
+    return MODEL if MODEL in ids else ids[0]
+
+
+@pytest.fixture(scope="module")
+def timeout_stack(_stack_factory):
+    """A fake-CLI stack whose requests time out after 2 s."""
+    stack = _stack_factory.start(fake=True, name="timeout",
+                                 extra_env={"CCA_REQUEST_TIMEOUT_SECONDS": "2"})
+    yield stack
+    _stack_factory.close(stack)
+
+
+def no_children_within(stack, seconds: float) -> list[dict]:
+    """Waits until the responder has no child process; returns what is left."""
+    wait_until(lambda: not stack.children(), seconds)
+    return stack.children()
+
+
+# -- the happy path through the fake -----------------------------------------------
+
+
+def test_fake_cli_answer_non_streaming(fake_stack, model):
+    prompt = f"plain {unique()}"
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["choices"][0]["message"]["content"] == fake_answer(prompt)
+    assert body["choices"][0]["finish_reason"] == "stop"
+
+
+def test_prompt_goes_to_the_cli_on_stdin_as_stream_json(fake_stack, model):
+    token = unique("stdin")
+    resp = post_chat(fake_stack, chat_body(f"via stdin {token}", model))
+    assert resp.status_code == 200, resp.text
+    calls = [c for c in fake_stack.invocations() if token in json.dumps(c["stdin"])]
+    assert len(calls) == 1, "expected exactly one CLI launch for the request"
+    lines = [json.loads(line) for line in calls[0]["stdin"] if line.strip()]
+    assert lines[-1]["type"] == "user"
+    assert lines[-1]["message"]["role"] == "user"
+    assert token in json.dumps(lines[-1]["message"]["content"])
+
+
+def test_no_child_process_is_left_after_a_request(fake_stack, model):
+    resp = post_chat(fake_stack, chat_body(f"reap {unique()}", model))
+    assert resp.status_code == 200, resp.text
+    left = no_children_within(fake_stack, 3)
+    assert not left, f"CLI processes (or zombies) left behind: {left}"
+
+
+def test_concurrent_requests_each_get_their_own_answer(fake_stack, model):
+    prompts = [f"concurrent {i} {unique()}" for i in range(6)]
+
+    def one(prompt):
+        return prompt, post_chat(fake_stack, chat_body(prompt, model, stream=False))
+
+    with ThreadPoolExecutor(len(prompts)) as pool:
+        results = list(pool.map(one, prompts))
+    for prompt, resp in results:
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+
+
+# -- crashes and garbage -----------------------------------------------------------
+
+
+def test_crash_mid_stream_ends_with_an_error_event_then_done(fake_stack, model):
+    result = stream_raw(fake_stack, chat_body(f"FAKE:crash {unique()}", model, stream=True))
+    assert result.status == 200
+    assert result.text.startswith("Fake "), "the deltas before the crash were not streamed"
+    assert result.payloads[-1] == "[DONE]", result.payloads[-3:]
+    last_event = json.loads(result.payloads[-2])
+    assert "error" in last_event, f"no error event before [DONE]: {result.payloads[-3:]}"
+    assert last_event["error"].get("message")
+
+
+def test_crash_at_start_is_a_502_with_an_openai_error(fake_stack, model):
+    resp = post_chat(fake_stack, chat_body(f"FAKE:crash-start {unique()}", model))
+    assert_openai_error(resp, 502)
+
+
+def test_crash_at_start_when_streaming_is_an_error(fake_stack, model):
+    result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {unique()}", model, stream=True))
+    if result.status == 200:
+        assert result.errors and result.done and result.text == ""
+    else:
+        assert result.status == 502
+        assert "error" in result.json()
+
+
+def test_garbage_lines_from_the_cli_are_skipped(fake_stack, model):
+    prompt = f"FAKE:garbage {unique()}"
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+    result = stream_raw(fake_stack, chat_body(prompt, model, stream=True))
+    assert result.status == 200 and result.done and not result.errors
+    assert result.text == fake_answer(prompt)
+
+
+def test_stderr_flood_does_not_block_the_cli(fake_stack, model):
+    prompt = f"FAKE:stderr-flood {unique()}"
+    resp = post_chat(fake_stack, chat_body(prompt, model), timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+
+
+# -- API failures as the CLI reports them ------------------------------------------
+
+
+@pytest.mark.parametrize("upstream,status", [(401, 502), (429, 429), (529, 503), (500, 502)])
+def test_cli_api_errors_map_to_http_status(fake_stack, model, upstream, status):
+    resp = post_chat(fake_stack, chat_body(f"FAKE:error-{upstream} {unique()}", model))
+    err = assert_openai_error(resp, status)
+    if status in (429, 503):
+        assert resp.headers.get("retry-after"), "no Retry-After on a retryable error"
+    if upstream == 401:
+        text = f"{err['message']} {err.get('code')}".lower()
+        assert "authentication" in text or "credentials" in text, err
+
+
+def test_cli_auth_error_when_streaming_is_not_delivered_as_content(fake_stack, model):
+    result = stream_raw(fake_stack, chat_body(f"FAKE:error-401 {unique()}", model, stream=True))
+    assert "Invalid API key" not in result.text
+    if result.status == 200:
+        assert result.errors, "the failed turn was streamed as a success"
+        assert result.done
+    else:
+        assert result.status == 502
+        assert "error" in result.json()
+
+
+# -- retries and fallbacks inside the CLI ------------------------------------------
+
+
+def test_non_streaming_fallback_text_arrives_whole(fake_stack, model):
+    prompt = f"FAKE:fallback {unique()}"
+    result = stream_raw(fake_stack, chat_body(prompt, model, stream=True))
+    assert result.status == 200 and result.done and not result.errors
+    assert result.text == fake_answer(prompt), result.text
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+
+
+def test_retry_restream_has_no_duplicated_text(fake_stack, model):
+    prompt = f"FAKE:retry-restream {unique()}"
+    result = stream_raw(fake_stack, chat_body(prompt, model, stream=True))
+    assert result.status == 200 and result.done and not result.errors
+    assert result.text == fake_answer(prompt), result.text
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+
+
+def test_max_tokens_stop_gives_finish_reason_length(fake_stack, model):
+    prompt = f"FAKE:max-tokens {unique()}"
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["finish_reason"] == "length"
+    result = stream_raw(fake_stack, chat_body(prompt, model, stream=True))
+    assert result.finish_reasons == ["length"]
+
+
+# -- timeouts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marker", ["FAKE:hang", "FAKE:hang-silent"])
+def test_hanging_cli_gives_504_and_is_ended(timeout_stack, model, marker):
+    started = time.monotonic()
+    resp = post_chat(timeout_stack, chat_body(f"{marker} {unique()}", model), timeout=30)
+    elapsed = time.monotonic() - started
+    assert_openai_error(resp, 504)
+    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    left = no_children_within(timeout_stack, 3)
+    assert not left, f"the hung CLI was not ended: {left}"
+
+
+def test_hanging_cli_when_streaming_ends_in_time(timeout_stack, model):
+    started = time.monotonic()
+    result = stream_raw(timeout_stack, chat_body(f"FAKE:hang {unique()}", model, stream=True),
+                        timeout=30)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    if result.status == 200:
+        assert result.errors and result.done
+    else:
+        assert result.status == 504
+    left = no_children_within(timeout_stack, 3)
+    assert not left, f"the hung CLI was not ended: {left}"
+
+
+# -- what the CLI is given ---------------------------------------------------------
+
+
+def test_cli_argv_has_no_request_text_and_env_is_an_allow_list(fake_stack, model):
+    token = unique("argv")
+    prompt = f"FAKE:echo-argv-env {token} $(id) ; --dangerously-skip-permissions"
+    resp = post_chat(fake_stack, chat_body(prompt, model))
+    assert resp.status_code == 200, resp.text
+    seen = json.loads(resp.json()["choices"][0]["message"]["content"])
+    argv = seen["argv"]
+    assert not any(token in arg for arg in argv), f"prompt text reached argv: {argv}"
+    assert "--dangerously-skip-permissions" not in argv
+    env = set(seen["env"])
+    assert "SECRET_SHOULD_NOT_LEAK" not in env
+    assert not any(name.startswith("CCA_") for name in env), env
+    unexpected = sorted(n for n in env
+                        if n not in ALLOWED_ENV and not n.startswith(ALLOWED_ENV_PREFIXES))
+    assert not unexpected, f"variables outside the allow-list reached the CLI: {unexpected}"
+    assert "ANTHROPIC_API_KEY" in env and "HOME" in env
+
+
+def test_cli_runs_in_a_scratch_folder_not_the_service_folder(fake_stack, model):
+    resp = post_chat(fake_stack, chat_body(f"FAKE:echo-argv-env {unique()}", model))
+    cwd = json.loads(resp.json()["choices"][0]["message"]["content"])["cwd"]
+    assert cwd.startswith(str(fake_stack.scratch_dir)), cwd
+    assert wait_until(lambda: not any(fake_stack.scratch_dir.iterdir()), 3), \
+        f"scratch folder not cleaned: {list(fake_stack.scratch_dir.iterdir())}"
+
+
+def test_system_prompt_is_one_literal_argument(fake_stack, model):
+    system = f"Be terse. $(id) `whoami` \"; rm -rf / {unique()}"
+    resp = post_chat(fake_stack, {"model": model, "messages": [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "FAKE:echo-argv-env"}]})
+    argv = json.loads(resp.json()["choices"][0]["message"]["content"])["argv"]
+    if system in argv:
+        assert argv[argv.index(system) - 1] in ("--system-prompt", "--append-system-prompt")
+    else:
+        # Passed some other way (file, stdin): then no piece of it may be in argv.
+        assert not any("whoami" in a for a in argv), argv
+
+
+# -- client disconnects ------------------------------------------------------------
+
+
+def test_client_disconnect_mid_stream_ends_the_cli(fake_stack, model):
+    body = chat_body(f"FAKE:slow {unique()}", model, stream=True)
+    got = 0
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+        with client.stream("POST", fake_stack.base_url + "/v1/chat/completions",
+                           json=body) as resp:
+            assert resp.status_code == 200
+            for payload in iter_sse_data(resp.iter_lines()):
+                if payload == "[DONE]":
+                    break
+                event = json.loads(payload)
+                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
+                    got += 1
+                if got >= 2:
+                    break
+            assert fake_stack.children(), "expected the CLI to be running mid-stream"
+    closed = time.monotonic()
+    left = no_children_within(fake_stack, 2)
+    assert not left, (f"CLI still running {time.monotonic() - closed:.1f}s after the client "
+                      f"went away: {left}")
+
+
+def test_openai_client_against_fake_cli_streaming(fake_stack, model):
+    client = openai_client(fake_stack)
+    prompt = f"FAKE:slow {unique()}"
+    chunks = list(client.chat.completions.create(
+        model=model, stream=True, messages=[{"role": "user", "content": prompt}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == fake_answer(prompt)
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) >= 10
