@@ -20,7 +20,8 @@ public struct ListeningSocket: Sendable {
 
     /// Binds a unix socket at `path` with file mode `mode`. A stale socket file is replaced, but a live one
     /// (another instance answering on it) is left alone and reported.
-    public static func bind(path: String, mode: Int, backlog: Int32 = 1024) throws(FastCGIError) -> ListeningSocket {
+    /// `group` (a name) owns the socket file when given, so that nginx's workers can connect (mode 0660).
+    public static func bind(path: String, mode: Int, group: String? = nil, backlog: Int32 = 1024) throws(FastCGIError) -> ListeningSocket {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
@@ -50,6 +51,12 @@ public struct ListeningSocket: Sendable {
             let error = SystemError("bind \(path)")
             Syscalls.close(fd)
             throw FastCGIError(.socketSetupFailed, "\(error)")
+        }
+        if let group {
+            guard let entry = getgrnam(group), chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+                Syscalls.close(fd)
+                throw FastCGIError(.socketSetupFailed, "cannot give \(path) to group '\(group)'")
+            }
         }
         guard chmod(path, mode_t(mode)) == 0, listen(fd, backlog) == 0 else {
             let error = SystemError("chmod/listen \(path)")

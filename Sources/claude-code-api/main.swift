@@ -19,7 +19,7 @@ let application = APIApplication(configuration: configuration, logger: logger)
 let server: FastCGIServer
 let listener: ListeningSocket
 do {
-    listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode) }
+    listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
         ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,
                                onWorkerError: { logger.error("worker error", ["error": .string($0)]) }) { request, body, writer in

@@ -5,6 +5,8 @@ public struct Configuration: Sendable {
     /// Unix socket path to listen on; nil means the socket passed as fd 0 (systemd, spawn-fcgi).
     public var listenPath: String?
     public var socketMode: Int
+    /// Group that owns the socket file (nginx's group), when set.
+    public var socketGroup: String?
     /// FastCGI worker threads: requests handled at once, CLI or not.
     public var workers: Int
     /// CLI processes allowed at once (php-fpm's pm.max_children).
@@ -56,6 +58,7 @@ public struct Configuration: Sendable {
         return Configuration(
             listenPath: reader.string("CCA_LISTEN"),
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
+            socketGroup: reader.string("CCA_SOCKET_GROUP"),
             workers: workers,
             maxConcurrentCLI: try reader.integer("CCA_MAX_CONCURRENT_CLI", default: min(workers, memoryBasedSlots), in: 1...1024),
             queueTimeoutMilliseconds: try reader.integer("CCA_QUEUE_TIMEOUT_MS", default: 250, in: 0...600_000),

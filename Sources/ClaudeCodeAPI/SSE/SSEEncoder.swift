@@ -6,7 +6,7 @@ public struct SSEEncoder: Sendable {
 
     public init() {
         encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
     public func event(_ value: some Encodable) -> [UInt8] {

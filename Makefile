@@ -1,0 +1,36 @@
+# claude-code-api: `make run` serves the API on http://127.0.0.1:8080; `make test` runs every test.
+# Both install what is missing first (Debian packages, the real Claude CLI, a Python venv for the test clients).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+PORT ?= 8080
+PYTEST := .venv/bin/python -m pytest
+
+.PHONY: setup build build-release run test test-unit test-integration bench soak fuzz clean
+
+setup:
+	@scripts/setup system venv
+	@scripts/setup cli >/dev/null
+
+build: setup
+	swift build
+
+build-release: setup
+	swift build -c release
+
+run: build-release
+	@PORT=$(PORT) CCA_BIN=.build/release/claude-code-api scripts/run-local
+
+test: build
+	$(MAKE) --no-print-directory test-unit test-integration
+
+test-unit:
+	swift test
+
+test-integration:
+	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=.build/debug/claude-code-api $(PYTEST) Tests/Integration -q
+
+bench: build-release
+	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=.build/release/claude-code-api .venv/bin/python scripts/bench.py
+
+clean:
+	rm -rf .build .venv .deps

@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+@testable import ClaudeCodeAPI
+
+@Suite("The request path, in-process, from body to response")
+struct RequestPipelineTests {
+    let answer = "Hello from the mock! You said: hello"
+
+    @Test("non-streaming: one chat.completion echoing the requested model, with usage")
+    func nonStreaming() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let response = app.chat()
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "application/json")
+        let json = response.json
+        #expect(json["object"] as? String == "chat.completion")
+        #expect(json["model"] as? String == "gpt-4o")
+        #expect((json["id"] as? String)?.hasPrefix("chatcmpl-") == true)
+        let choice = try #require((json["choices"] as? [[String: Any]])?.first)
+        #expect((choice["message"] as? [String: Any])?["content"] as? String == answer)
+        #expect(choice["finish_reason"] as? String == "stop")
+        let usage = try #require(json["usage"] as? [String: Any])
+        #expect(usage["prompt_tokens"] as? Int == 25 && usage["completion_tokens"] as? Int == 9 && usage["total_tokens"] as? Int == 34)
+        #expect(response.ended)
+    }
+
+    @Test("streaming: role first, one id, deltas flushed one by one, finish, [DONE]")
+    func streaming() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let response = app.chat(#","stream":true"#)
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type")?.hasPrefix("text/event-stream") == true)
+        #expect(response.events.last == "[DONE]")
+        let chunks = response.chunks
+        #expect(Set(chunks.compactMap { $0["id"] as? String }).count == 1)
+        #expect(chunks.allSatisfy { $0["object"] as? String == "chat.completion.chunk" && $0["model"] as? String == "gpt-4o" })
+        let deltas = chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any] }
+        #expect(deltas.first?["role"] as? String == "assistant")
+        #expect(deltas.compactMap { $0["content"] as? String }.joined() == answer)
+        #expect((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "stop")
+        #expect(chunks.allSatisfy { $0["usage"] == nil })
+        #expect(response.flushes >= 9)  // one flush per event
+    }
+
+    @Test("include_usage adds one last chunk with no choices and the usage")
+    func includeUsage() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let chunks = app.chat(#","stream":true,"stream_options":{"include_usage":true}"#).chunks
+        let withUsage = chunks.filter { $0["usage"] != nil }
+        #expect(withUsage.count == 1)
+        #expect((withUsage.first?["choices"] as? [Any])?.isEmpty == true)
+        #expect(chunks.last.map { $0["usage"] != nil } == true)
+    }
+
+    @Test("an upstream auth failure before any text is a real HTTP 502, not a 200 stream")
+    func earlyFailureGetsStatus() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("err_401_default_retries.jsonl"))
+        let response = app.chat(#","stream":true"#)
+        #expect(response.status == 502)
+        let error = try #require(response.json["error"] as? [String: Any])
+        #expect(error["code"] as? String == "upstream_authentication_failed")
+        #expect(!response.text.contains("data:"))
+    }
+
+    @Test("a failure after streaming began is an SSE error event, then [DONE]")
+    func lateFailureIsAnEvent() throws {
+        let launcher = ScriptedProcessLauncher {
+            Fixtures.lines("bare_partial_stream.jsonl").prefix(8).map { .line($0) } + [.stderr("segfault")]
+        }
+        let response = TestApplication(launcher: launcher).chat(#","stream":true"#)
+        #expect(response.status == 200)
+        #expect(response.events.last == "[DONE]")
+        let errorEvent = try #require(response.chunks.last?["error"] as? [String: Any])
+        #expect(errorEvent["code"] as? String == "cli_failed")
+        #expect((errorEvent["message"] as? String)?.contains("segfault") == true)
+    }
+
+    @Test("garbage lines from the CLI are skipped and logged; the answer still arrives")
+    func garbageLines() throws {
+        let launcher = ScriptedProcessLauncher {
+            var steps = Fixtures.lines("bare_partial_stream.jsonl").map { ScriptedProcessLauncher.Step.line($0) }
+            steps.insert(.line(Array("this is not json".utf8)), at: 3)
+            steps.insert(.line(Array(#"{"type":"stream_event","event":{"#.utf8)), at: 6)
+            return steps
+        }
+        let app = TestApplication(launcher: launcher)
+        let response = app.chat()
+        #expect(response.status == 200)
+        #expect(((response.json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String == answer)
+        #expect(app.logLines.all.contains { $0.contains("unparseable CLI output lines skipped") && $0.contains(#""lines":2"#) })
+    }
+
+    @Test("a silent CLI is ended at the request deadline with 504")
+    func requestTimeout() throws {
+        let launcher = ScriptedProcessLauncher { [.hang] }
+        let app = TestApplication(launcher: launcher, environment: ["CCA_REQUEST_TIMEOUT_SECONDS": "1"])
+        let start = Date()
+        let response = app.chat()
+        #expect(response.status == 504)
+        #expect((response.json["error"] as? [String: Any])?["code"] as? String == "request_timeout")
+        #expect(Date().timeIntervalSince(start) < 3)
+    }
+
+    @Test("a client that goes away mid-stream ends the CLI")
+    func clientDisconnect() throws {
+        let processes = ProcessCapture()
+        let launcher = CapturingLauncher(inner: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl", pauseMilliseconds: 20),
+                                         capture: processes)
+        let writer = RecordingResponseWriter()
+        writer.flushesBeforeDisconnect = 3
+        let app = TestApplication(launcher: launcher)
+        _ = app.chat(#","stream":true"#, writer: writer)
+        let process = try #require(processes.last as? ScriptedChildProcess)
+        #expect(process.wasTerminated)
+        #expect(app.logLines.all.contains { $0.contains(#""client_disconnected":true"#) })
+    }
+
+    @Test("streams that wait longer than the ping interval get keep-alive comments")
+    func keepAlive() throws {
+        let launcher = ScriptedProcessLauncher {
+            let lines = Fixtures.lines("bare_partial_stream.jsonl")
+            return lines.prefix(3).map { .line($0) } + [.pause(milliseconds: 2_300)] + lines.dropFirst(3).map { .line($0) }
+        }
+        let response = TestApplication(launcher: launcher, environment: ["CCA_PING_INTERVAL_SECONDS": "1"]).chat(#","stream":true"#)
+        #expect(response.text.contains(": ping\n\n"))
+        #expect(response.events.last == "[DONE]")
+    }
+
+    @Test("unknown models are 404 model_not_found, before any CLI starts")
+    func unknownModel() throws {
+        let launcher = ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl")
+        let app = TestApplication(launcher: launcher)
+        let response = app.send("POST", "/v1/chat/completions", body: #"{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}"#)
+        #expect(response.status == 404)
+        #expect((response.json["error"] as? [String: Any])?["code"] as? String == "model_not_found")
+        #expect(launcher.launches.value == 0)
+    }
+
+    @Test("a missing CLI is 503 cli_not_installed, and /health says so")
+    func missingCLI() throws {
+        let app = TestApplication(launcher: PosixProcessLauncher(), environment: ["CCA_CLAUDE_PATH": "/nonexistent/claude"])
+        let response = app.chat()
+        #expect(response.status == 503)
+        #expect((response.json["error"] as? [String: Any])?["code"] as? String == "cli_not_installed")
+        let health = app.send("GET", "/health")
+        #expect(health.status == 503)
+        #expect((health.json["cli"] as? [String: Any])?["found"] as? Bool == false)
+    }
+
+    @Test("a body over the limit is 413; malformed JSON is 400; wrong paths and methods are 404 and 405")
+    func transportErrors() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"),
+                                  environment: ["CCA_MAX_BODY_BYTES": "100"])
+        #expect(app.send("POST", "/v1/chat/completions", body: String(repeating: "x", count: 500)).status == 413)
+        let malformed = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let bad = malformed.send("POST", "/v1/chat/completions", body: "{not json")
+        #expect(bad.status == 400)
+        #expect((bad.json["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
+        #expect(malformed.send("GET", "/v2/nothing").status == 404)
+        let wrongMethod = malformed.send("GET", "/v1/chat/completions")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("Allow") == "POST")
+    }
+
+    @Test("the model list is OpenAI's list format and includes aliases")
+    func models() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"),
+                                  environment: ["CCA_MODELS": "claude-sonnet-4-5", "CCA_MODEL_ALIASES": "gpt-4o=claude-sonnet-4-5"])
+        let json = app.send("GET", "/v1/models").json
+        #expect(json["object"] as? String == "list")
+        let ids = (json["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(ids == ["claude-sonnet-4-5", "gpt-4o"])
+        #expect(app.send("GET", "/v1/models/gpt-4o").json["id"] as? String == "gpt-4o")
+        #expect(app.send("GET", "/v1/models/nope").status == 404)
+    }
+
+    @Test("when every CLI slot is busy, the next request gets 429 with Retry-After quickly")
+    func overCapacity() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher { [.hang] },
+                                  environment: ["CCA_MAX_CONCURRENT_CLI": "1", "CCA_QUEUE_TIMEOUT_MS": "100", "CCA_REQUEST_TIMEOUT_SECONDS": "2"])
+        let busy = Thread { _ = app.chat() }
+        busy.start()
+        while app.application.slots.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.005) }
+        let start = Date()
+        let response = app.chat()
+        #expect(response.status == 429)
+        #expect(response.header("Retry-After") == "1")
+        #expect(Date().timeIntervalSince(start) < 1)
+        while app.application.slots.snapshot.busy > 0 { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
+    @Test("the access log has metadata and never the prompt")
+    func logsHaveNoContent() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        _ = app.chat(content: "my secret plan")
+        let line = try #require(app.logLines.all.last { $0.contains(#""msg":"request""#) })
+        for field in ["request_id", "method", "path", "status", "duration_ms", "model", "prompt_tokens", "completion_tokens"] {
+            #expect(line.contains("\"\(field)\""))
+        }
+        #expect(!app.logLines.all.contains { $0.contains("secret plan") || $0.contains("test-key") })
+    }
+}
+
+/// Keeps the processes a launcher starts, so tests can look at them afterwards.
+final class ProcessCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [any ChildProcess] = []
+    func append(_ process: any ChildProcess) { lock.lock(); processes.append(process); lock.unlock() }
+    var last: (any ChildProcess)? { lock.lock(); defer { lock.unlock() }; return processes.last }
+}
+
+struct CapturingLauncher: ProcessLauncher {
+    let inner: any ProcessLauncher
+    let capture: ProcessCapture
+    func launch(_ spec: ProcessSpec) throws -> any ChildProcess {
+        let process = try inner.launch(spec)
+        capture.append(process)
+        return process
+    }
+}

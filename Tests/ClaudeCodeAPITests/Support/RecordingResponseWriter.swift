@@ -1,0 +1,55 @@
+import Foundation
+@testable import ClaudeCodeAPI
+
+/// A `ResponseWriter` that keeps what it is given; it can be told to fail like a vanished client.
+final class RecordingResponseWriter: ResponseWriter {
+    private(set) var status: Int?
+    private(set) var headers: [(String, String)] = []
+    private(set) var body: [UInt8] = []
+    private(set) var flushes = 0
+    private(set) var ended = false
+    /// Flushes that succeed before the client "disconnects".
+    var flushesBeforeDisconnect = Int.max
+    var disconnectDescriptor: Int32? = nil
+
+    func writeHead(status: Int, headers: [(String, String)]) throws(ClientDisconnected) {
+        precondition(self.status == nil, "head written twice")
+        self.status = status
+        self.headers = headers
+    }
+
+    func write(_ bytes: [UInt8]) throws(ClientDisconnected) {
+        guard !ended else { return }
+        body += bytes
+    }
+
+    func flush() throws(ClientDisconnected) {
+        guard !ended else { return }
+        flushes += 1
+        if flushes > flushesBeforeDisconnect { throw ClientDisconnected() }
+    }
+
+    func end() { ended = true }
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The JSON body as a dictionary.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+    }
+
+    /// The `data:` payloads of an SSE body, in order.
+    var events: [String] {
+        text.components(separatedBy: "\n\n").compactMap { block in
+            block.hasPrefix("data: ") ? String(block.dropFirst(6)) : nil
+        }
+    }
+
+    var chunks: [[String: Any]] {
+        events.filter { $0 != "[DONE]" }.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:] }
+    }
+}
