@@ -45,12 +45,15 @@ while true {
         continue
     }
     logger.info("stopping", ["signal": .int(Int(signal)), "in_flight": .int(server.requestsInFlight)])
-    application.slots.stopAdmitting()
+    application.stopAdmitting()
     server.stopAccepting()
     if !server.waitForWorkers(timeoutSeconds: Double(configuration.drainTimeoutSeconds)) {
-        logger.warning("drain deadline passed; ending the remaining CLI processes", ["in_flight": .int(server.requestsInFlight)])
-        PosixProcessLauncher.terminateAll()
-        _ = server.waitForWorkers(timeoutSeconds: 5)
+        logger.warning("drain deadline passed; ending the remaining turns", ["in_flight": .int(server.requestsInFlight)])
+        application.cancelInFlight()
+        if !server.waitForWorkers(timeoutSeconds: 5) {
+            PosixProcessLauncher.terminateAll()  // last resort: nothing outlives the responder
+            _ = server.waitForWorkers(timeoutSeconds: 2)
+        }
     }
     listener.removeFile()
     logger.info("stopped")

@@ -189,6 +189,70 @@ struct RequestPipelineTests {
         while app.application.slots.snapshot.busy > 0 { Thread.sleep(forTimeInterval: 0.01) }
     }
 
+    @Test("a CLI that dies before printing anything is retried once on a fresh process")
+    func retryBeforeOutput() throws {
+        let attempts = Counter()
+        let launcher = ScriptedProcessLauncher {
+            attempts.increment()
+            return attempts.value == 1 ? [.stderr("crashed at start-up")] : Fixtures.lines("bare_partial_stream.jsonl").map { .line($0) }
+        }
+        let app = TestApplication(launcher: launcher)
+        let response = app.chat(#","stream":true"#)
+        #expect(launcher.launches.value == 2)
+        #expect(response.status == 200)
+        #expect(response.events.last == "[DONE]")
+        #expect(app.logLines.all.contains { $0.contains("retrying once") && $0.contains("crashed at start-up") })
+    }
+
+    @Test("a CLI that fails after output began is not retried")
+    func noRetryAfterOutput() throws {
+        let launcher = ScriptedProcessLauncher { Fixtures.lines("bare_partial_stream.jsonl").prefix(2).map { .line($0) } }
+        let response = TestApplication(launcher: launcher).chat()
+        #expect(launcher.launches.value == 1)
+        #expect(response.status == 502)
+    }
+
+    @Test("a CLI failing twice at start-up is a 502 that says so")
+    func failsTwice() throws {
+        let launcher = ScriptedProcessLauncher { [.stderr("boom")] }
+        let response = TestApplication(launcher: launcher).chat()
+        #expect(launcher.launches.value == 2)
+        #expect(response.status == 502)
+        #expect(((response.json["error"] as? [String: Any])?["message"] as? String)?.contains("failed twice") == true)
+    }
+
+    @Test("no room for the scratch folder is a clear 503, not a crash")
+    func scratchUnavailable() throws {
+        let launcher = ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl")
+        let response = TestApplication(launcher: launcher, environment: ["CCA_SCRATCH_DIR": "/nonexistent/scratch"]).chat()
+        #expect(response.status == 503)
+        #expect((response.json["error"] as? [String: Any])?["code"] as? String == "scratch_unavailable")
+        #expect(launcher.launches.value == 0)
+    }
+
+    @Test("at shutdown, turns still running end with a shutting_down event and their CLI is ended")
+    func cancelledAtShutdown() throws {
+        let processes = ProcessCapture()
+        let launcher = CapturingLauncher(inner: ScriptedProcessLauncher {
+            Fixtures.lines("bare_partial_stream.jsonl").prefix(6).map { .line($0) } + [.hang]
+        }, capture: processes)
+        let app = TestApplication(launcher: launcher)
+        let canceller = Thread {
+            while app.application.slots.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.005) }
+            Thread.sleep(forTimeInterval: 0.2)
+            app.application.stopAdmitting()
+            app.application.cancelInFlight()
+        }
+        canceller.start()
+        let response = app.chat(#","stream":true"#)
+        #expect(response.status == 200)
+        #expect((response.chunks.last?["error"] as? [String: Any])?["code"] as? String == "shutting_down")
+        #expect(response.events.last == "[DONE]")
+        #expect((processes.last as? ScriptedChildProcess)?.wasTerminated == true)
+        // And new requests are refused while stopping.
+        #expect(app.chat().status == 503)
+    }
+
     @Test("the access log has metadata and never the prompt")
     func logsHaveNoContent() throws {
         let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))

@@ -8,6 +8,7 @@ public final class APIApplication: Sendable {
     let clock: any MonotonicClock
     let cli: CLIProbe
     let chatCompletions: ChatCompletionsEndpoint
+    private let cancellation: CancellationSignal
     let startedAt = Int(Date().timeIntervalSince1970)
 
     public init(configuration: Configuration, launcher: any ProcessLauncher = PosixProcessLauncher(),
@@ -18,8 +19,20 @@ public final class APIApplication: Sendable {
         slots = CLISlots(capacity: configuration.maxConcurrentCLI)
         cli = CLIProbe(configuredPath: configuration.claudePath, searchPath: configuration.cliEnvironment["PATH"],
                        launcher: launcher, clock: clock)
+        cancellation = try! CancellationSignal()
         chatCompletions = ChatCompletionsEndpoint(configuration: configuration, launcher: launcher, clock: clock, slots: slots,
-                                                  cli: cli, logger: logger)
+                                                  cli: cli, logger: logger, cancellation: cancellation)
+    }
+
+    /// Starts a graceful stop: new chat completions are refused with 503 `shutting_down`; cheap endpoints still answer.
+    public func stopAdmitting() {
+        slots.stopAdmitting()
+    }
+
+    /// Ends every turn still running (drain deadline passed): each client gets a `shutting_down` error and its
+    /// CLI is ended like any other (SIGTERM, grace, SIGKILL, reap).
+    public func cancelInFlight() {
+        cancellation.fire()
     }
 
     /// Answers one request. Never throws: every failure becomes an OpenAI error response.

@@ -47,7 +47,7 @@ public struct Configuration: Sendable {
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
         let reader = EnvironmentReader(env)
-        let workers = try reader.integer("CCA_WORKERS", default: 16, in: 1...1024)
+        let workers = try reader.integer("CCA_WORKERS", default: 32, in: 2...1024)
         let memoryBasedSlots = max(1, Int(ProcessInfo.processInfo.physicalMemory / (300 << 20)))
         var cliEnvironment: [String: String] = [:]
         for name in passedThroughVariables + reader.list("CCA_CLI_PASS_ENV") {
@@ -60,7 +60,8 @@ public struct Configuration: Sendable {
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
             socketGroup: reader.string("CCA_SOCKET_GROUP"),
             workers: workers,
-            maxConcurrentCLI: try reader.integer("CCA_MAX_CONCURRENT_CLI", default: min(workers, memoryBasedSlots), in: 1...1024),
+            // Fewer slots than workers: the spare workers answer /health and /v1/models, and turn excess away with 429.
+            maxConcurrentCLI: try reader.integer("CCA_MAX_CONCURRENT_CLI", default: max(1, min(workers / 2, memoryBasedSlots)), in: 1...1024),
             queueTimeoutMilliseconds: try reader.integer("CCA_QUEUE_TIMEOUT_MS", default: 250, in: 0...600_000),
             claudePath: reader.string("CCA_CLAUDE_PATH") ?? "claude",
             requestTimeoutSeconds: try reader.integer("CCA_REQUEST_TIMEOUT_SECONDS", default: 600, in: 1...86_400),

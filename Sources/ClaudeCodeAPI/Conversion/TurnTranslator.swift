@@ -24,6 +24,8 @@ public struct TurnTranslator {
     public private(set) var isFinished = false
     public private(set) var sawResult = false
     public private(set) var cliVersion: String?
+    /// The error the turn ended with, if it failed.
+    public private(set) var failure: APIError?
 
     public init(includeReasoning: Bool = false) {
         self.includeReasoning = includeReasoning
@@ -87,14 +89,18 @@ public struct TurnTranslator {
         guard !isFinished else { return [] }
         isFinished = true
         let detail = stderrTail.isEmpty ? "" : ": \(stderrTail)"
-        return [.failed(.cliFailed("it ended (\(exitDescription)) before finishing the answer\(detail)"))]
+        let error = APIError.cliFailed("it ended (\(exitDescription)) before finishing the answer\(detail)")
+        failure = error
+        return [.failed(error)]
     }
 
     private mutating func finish(with result: CLIResult) -> [CompletionEvent] {
         isFinished = true
         sawResult = true
         guard !result.isError else {
-            return [.failed(.fromFailedTurn(result, lastRetry: lastRetry))]
+            let error = APIError.fromFailedTurn(result, lastRetry: lastRetry)
+            failure = error
+            return [.failed(error)]
         }
         var events: [CompletionEvent] = []
         // Reconcile: the final text is the result's; whatever of it the client has not seen yet goes now.

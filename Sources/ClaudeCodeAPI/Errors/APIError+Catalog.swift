@@ -78,6 +78,12 @@ extension APIError {
                  code: "shutting_down", retryAfterSeconds: 1)
     }
 
+    public static func scratchUnavailable(_ detail: String) -> APIError {
+        APIError(status: 503, type: "service_unavailable",
+                 message: "The server cannot prepare a working folder for the Claude CLI (\(detail)). Its disk may be full.",
+                 code: "scratch_unavailable", retryAfterSeconds: 5)
+    }
+
     public static func requestTimedOut(seconds: Int) -> APIError {
         APIError(status: 504, type: "timeout_error", message: "The model did not finish within \(seconds) seconds.",
                  code: "request_timeout")

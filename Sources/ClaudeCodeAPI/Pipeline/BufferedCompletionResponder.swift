@@ -5,6 +5,7 @@ public struct BufferedCompletionResponder: CompletionResponder {
     private var content = ""
     private var reasoning = ""
     public private(set) var isComplete = false
+    public var hasSentAnything: Bool { isComplete }
     public private(set) var outcome: (status: Int, finishReason: FinishReason?, usage: Usage?) = (200, nil, nil)
 
     public init(writer: any ResponseWriter, identity: CompletionIdentity) {

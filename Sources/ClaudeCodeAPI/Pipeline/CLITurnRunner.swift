@@ -27,6 +27,8 @@ public struct CLITurnRunner {
         case clientDisconnected
         case requestTimedOut
         case stalled
+        /// The service is stopping and its drain deadline has passed.
+        case cancelled
         case failed(SystemError)
     }
 
@@ -34,16 +36,19 @@ public struct CLITurnRunner {
 
     private let process: any ChildProcess
     private let clientDescriptor: Int32?
+    private let cancellation: CancellationSignal?
     private let clock: any MonotonicClock
     private var standardInput: [UInt8]
     private var stdinOffset = 0
     private var stdout = LineSplitter()
     private var stderrTail = StderrTail()
 
-    public init(process: any ChildProcess, standardInput: [UInt8], clientDescriptor: Int32?, clock: any MonotonicClock) {
+    public init(process: any ChildProcess, standardInput: [UInt8], clientDescriptor: Int32?,
+                cancellation: CancellationSignal? = nil, clock: any MonotonicClock) {
         self.process = process
         self.standardInput = standardInput
         self.clientDescriptor = clientDescriptor
+        self.cancellation = cancellation
         self.clock = clock
     }
 
@@ -80,12 +85,15 @@ public struct CLITurnRunner {
             if stderrOpen { fds.append(pollfd(fd: process.standardError, events: Int16(POLLIN), revents: 0)) }
             let clientIndex = clientDescriptor != nil ? fds.count : -1
             if let clientDescriptor { fds.append(pollfd(fd: clientDescriptor, events: Syscalls.pollPeerHangUp, revents: 0)) }
+            let cancelIndex = cancellation != nil ? fds.count : -1
+            if let cancellation { fds.append(pollfd(fd: cancellation.descriptor, events: Int16(POLLIN), revents: 0)) }
 
             do { try Syscalls.poll(&fds, timeoutMilliseconds: timeout) } catch { return .failed(error as! SystemError) }
 
             if clientIndex >= 0, fds[clientIndex].revents & (Syscalls.pollPeerHangUp | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0 {
                 return .clientDisconnected
             }
+            if cancelIndex >= 0, fds[cancelIndex].revents != 0 { return .cancelled }
             if stdinIndex >= 0, fds[stdinIndex].revents != 0 { writeStandardInput() }
             if stderrIndex >= 0, fds[stderrIndex].revents != 0 {
                 stderrOpen = drain(process.standardError, buffer: &buffer) { stderrTail.append($0) }

@@ -9,6 +9,8 @@ public struct ChatCompletionsEndpoint: Sendable {
     let slots: CLISlots
     let cli: CLIProbe
     let logger: Logger
+    /// Fired when a shutdown's drain deadline passes: in-flight turns end with a `shutting_down` error.
+    let cancellation: CancellationSignal
 
     public func handle(_ request: HTTPRequest, body: inout some RequestBodyReader, writer: any ResponseWriter) -> RequestOutcome {
         let chat: ChatCompletionRequest
@@ -21,21 +23,32 @@ public struct ChatCompletionsEndpoint: Sendable {
             guard let path = cli.executablePath else { throw .cliNotInstalled(path: cli.displayName) }
             executable = path
         } catch {
-            try? writer.respond(error: error)
-            return RequestOutcome(error: error)
+            return fail(error, writer: writer)
         }
         if !chat.ignoredParameters.isEmpty {
             logger.debug("ignored parameters", ["request_id": .string(request.requestID), "params": .string(chat.ignoredParameters.joined(separator: ","))])
         }
 
         guard slots.acquire(timeoutMilliseconds: configuration.queueTimeoutMilliseconds) else {
-            let error: APIError = slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1)
-            try? writer.respond(error: error)
-            return RequestOutcome(error: error)
+            return fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1), writer: writer)
         }
         defer { slots.release() }
 
-        var outcome = run(chat, cliModel: cliModel, executable: executable, requestID: request.requestID, writer: writer)
+        let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
+        let turn = CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel, maxTokens: chat.maxTokens)
+        var outcome: RequestOutcome
+        // A CLI that fails before printing anything (spawn error, crash at start-up) gets one more try on a
+        // fresh process; once output has begun, never.
+        switch attempt(turn, chat: chat, identity: identity, executable: executable, requestID: request.requestID, writer: writer) {
+        case .completed(let result):
+            outcome = result
+        case .failedBeforeOutput(let reason):
+            logger.warning("CLI failed before any output; retrying once", ["request_id": .string(request.requestID), "reason": .string(reason)])
+            switch attempt(turn, chat: chat, identity: identity, executable: executable, requestID: request.requestID, writer: writer) {
+            case .completed(let result): outcome = result
+            case .failedBeforeOutput(let reason): outcome = fail(.cliFailed("it failed twice before any output: \(reason)"), writer: writer)
+            }
+        }
         outcome.model = chat.model
         outcome.stream = chat.stream
         return outcome
@@ -56,68 +69,66 @@ public struct ChatCompletionsEndpoint: Sendable {
         return try ChatCompletionRequest.validate(json, maximumOutputTokens: configuration.maxOutputTokens)
     }
 
-    private func run(_ chat: ChatCompletionRequest, cliModel: String, executable: String, requestID: String,
-                     writer: any ResponseWriter) -> RequestOutcome {
-        let identity = CompletionIdentity(id: "chatcmpl-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())",
-                                          created: Int(Date().timeIntervalSince1970), model: chat.model)
+    private enum Attempt {
+        case completed(RequestOutcome)
+        /// Nothing reached the client and the CLI printed nothing: safe to try again.
+        case failedBeforeOutput(String)
+    }
+
+    private func attempt(_ turn: CLIInvocation.Request, chat: ChatCompletionRequest, identity: CompletionIdentity,
+                         executable: String, requestID: String, writer: any ResponseWriter) -> Attempt {
         let scratch: ScratchDirectory
         do {
             scratch = try ScratchDirectory(parent: configuration.scratchRoot)
         } catch {
             logger.error("cannot create scratch folder", ["request_id": .string(requestID), "error": .string("\(error)")])
-            let apiError = APIError.internalError("cannot create a scratch folder (\(error))")
-            try? writer.respond(error: apiError)
-            return RequestOutcome(error: apiError)
+            return .completed(fail(.scratchUnavailable("\(configuration.scratchRoot): \(error)"), writer: writer))
         }
         defer { scratch.remove() }
 
-        let invocation = CLIInvocation(
-            request: .init(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel, maxTokens: chat.maxTokens),
-            configuration: configuration, executable: executable, scratchDirectory: scratch.path)
+        let invocation = CLIInvocation(request: turn, configuration: configuration, executable: executable, scratchDirectory: scratch.path)
+        if let transcript = invocation.transcript {
+            do { try scratch.write(transcript.contents, to: transcript.path) } catch {
+                logger.error("cannot write the session transcript", ["request_id": .string(requestID), "error": .string("\(error)")])
+                return .completed(fail(.scratchUnavailable("writing the conversation history: \(error.localizedDescription)"), writer: writer))
+            }
+        }
         let process: any ChildProcess
         do {
-            if let transcript = invocation.transcript { try scratch.write(transcript.contents, to: transcript.path) }
             process = try launcher.launch(invocation.process)
         } catch let error as SystemError where error.errno == ENOENT || error.errno == EACCES {
-            let apiError = APIError.cliNotInstalled(path: executable)
-            try? writer.respond(error: apiError)
-            return RequestOutcome(error: apiError)
+            return .completed(fail(.cliNotInstalled(path: executable), writer: writer))
         } catch {
-            logger.error("cannot start the CLI", ["request_id": .string(requestID), "error": .string("\(error)")])
-            let apiError = APIError.internalError("cannot start the Claude CLI (\(error))")
-            try? writer.respond(error: apiError)
-            return RequestOutcome(error: apiError)
+            return .failedBeforeOutput("cannot start the CLI: \(error)")
         }
 
         if chat.stream {
             var responder = StreamingCompletionResponder(writer: writer, identity: identity, includeUsage: chat.includeUsageInStream)
-            var outcome = drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
-            (outcome.status, outcome.finishReason, outcome.usage) = responder.outcome
-            return outcome
+            return drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
         } else {
             var responder = BufferedCompletionResponder(writer: writer, identity: identity)
-            var outcome = drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
-            (outcome.status, outcome.finishReason, outcome.usage) = responder.outcome
-            return outcome
+            return drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
         }
     }
 
     /// Runs the turn to its end, whatever ends it, and always ends the process group.
-    private func drive(_ process: any ChildProcess, invocation: CLIInvocation, responder: inout some CompletionResponder,
-                       requestID: String, writer: any ResponseWriter) -> RequestOutcome {
+    private func drive<Responder: CompletionResponder>(_ process: any ChildProcess, invocation: CLIInvocation, responder: inout Responder,
+                                                       requestID: String, writer: any ResponseWriter) -> Attempt {
         var translator = TurnTranslator()
         let decoder = CLIEventDecoder()
         var runner = CLITurnRunner(process: process, standardInput: invocation.standardInput,
-                                   clientDescriptor: writer.disconnectDescriptor, clock: clock)
+                                   clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation, clock: clock)
         let start = clock.now()
         let limits = CLITurnRunner.Limits(
             requestDeadline: start + .seconds(configuration.requestTimeoutSeconds),
             stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
             idleNanoseconds: .seconds(configuration.pingIntervalSeconds))
+        var lines = 0
         var garbageLines = 0
         var clientGone = false
 
         let ending = runner.run(limits: limits, onLine: { line throws(ClientDisconnected) in
+            lines += 1
             let event: CLIEvent
             do { event = try decoder.decode(line: line) } catch {
                 garbageLines += 1
@@ -129,29 +140,36 @@ public struct ChatCompletionsEndpoint: Sendable {
             try responder.idle()
         })
 
-        var outcome = RequestOutcome(status: 200)
+        let grace = configuration.killGraceMilliseconds
         var finalEvents: [CompletionEvent] = []
         let exitStatus: Int32
         switch ending {
         case .consumerFinished:
-            writer.end()
-            exitStatus = process.finish(waitingMilliseconds: 1_000, graceMilliseconds: configuration.killGraceMilliseconds)
+            writer.end()  // the client has its answer; the CLI's exit is not its concern
+            exitStatus = process.finish(waitingMilliseconds: 1_000, graceMilliseconds: grace)
         case .outputEnded(let stderrTail):
-            exitStatus = process.finish(waitingMilliseconds: 1_000, graceMilliseconds: configuration.killGraceMilliseconds)
+            exitStatus = process.finish(waitingMilliseconds: 1_000, graceMilliseconds: grace)
+            if lines == 0 && !responder.hasSentAnything {
+                return .failedBeforeOutput("\(exitStatus.waitStatusDescription)\(stderrTail.isEmpty ? "" : ": \(stderrTail)")")
+            }
             finalEvents = translator.outputEnded(exitDescription: exitStatus.waitStatusDescription, stderrTail: stderrTail)
         case .clientDisconnected:
             clientGone = true
-            exitStatus = process.terminate(graceMilliseconds: configuration.killGraceMilliseconds)
+            exitStatus = process.terminate(graceMilliseconds: grace)
         case .requestTimedOut:
-            exitStatus = process.terminate(graceMilliseconds: configuration.killGraceMilliseconds)
+            exitStatus = process.terminate(graceMilliseconds: grace)
             finalEvents = [.failed(.requestTimedOut(seconds: configuration.requestTimeoutSeconds))]
         case .stalled:
-            exitStatus = process.terminate(graceMilliseconds: configuration.killGraceMilliseconds)
+            exitStatus = process.terminate(graceMilliseconds: grace)
             finalEvents = [.failed(.stalled(seconds: configuration.stallTimeoutSeconds))]
+        case .cancelled:
+            exitStatus = process.terminate(graceMilliseconds: grace)
+            finalEvents = [.failed(.shuttingDown())]
         case .failed(let error):
-            exitStatus = process.terminate(graceMilliseconds: configuration.killGraceMilliseconds)
+            exitStatus = process.terminate(graceMilliseconds: grace)
             finalEvents = [.failed(.internalError("\(error)"))]
         }
+        var outcome = RequestOutcome(status: 200)
         for event in finalEvents {
             if case .failed(let error) = event { outcome.errorCode = error.code ?? error.type }
             do { try responder.send(event) } catch { clientGone = true }
@@ -159,11 +177,18 @@ public struct ChatCompletionsEndpoint: Sendable {
         if !responder.isComplete && !clientGone {
             try? responder.send(.failed(.internalError("the turn ended without an answer")))
         }
+        if let error = translator.failure { outcome.errorCode = error.code ?? error.type }
+        (outcome.status, outcome.finishReason, outcome.usage) = responder.outcome
         outcome.clientDisconnected = clientGone
         outcome.cliExit = exitStatus.waitStatusDescription
         if garbageLines > 0 {
             logger.warning("unparseable CLI output lines skipped", ["request_id": .string(requestID), "lines": .int(garbageLines)])
         }
-        return outcome
+        return .completed(outcome)
+    }
+
+    private func fail(_ error: APIError, writer: any ResponseWriter) -> RequestOutcome {
+        try? writer.respond(error: error)
+        return RequestOutcome(error: error)
     }
 }

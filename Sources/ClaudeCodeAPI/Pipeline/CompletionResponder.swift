@@ -7,6 +7,10 @@ public protocol CompletionResponder {
     mutating func idle() throws(ClientDisconnected)
     /// Whether a terminal event (finished or failed) has been sent.
     var isComplete: Bool { get }
+    /// Whether any byte of the response has gone out (a retry is only possible before).
+    var hasSentAnything: Bool { get }
+    /// Status, finish reason and usage, for the access log.
+    var outcome: (status: Int, finishReason: FinishReason?, usage: Usage?) { get }
 }
 
 /// Shared rendering of an `APIError` as a complete JSON response.

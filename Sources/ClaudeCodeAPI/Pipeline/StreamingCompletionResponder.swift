@@ -7,6 +7,7 @@ public struct StreamingCompletionResponder: CompletionResponder {
     private let encoder = SSEEncoder()
     private var headSent = false
     public private(set) var isComplete = false
+    public var hasSentAnything: Bool { headSent || isComplete }
     public private(set) var outcome: (status: Int, finishReason: FinishReason?, usage: Usage?) = (200, nil, nil)
 
     public init(writer: any ResponseWriter, identity: CompletionIdentity, includeUsage: Bool) {

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-way alarm that `poll()` can watch: once fired, its descriptor stays readable.
+/// Used to end in-flight turns when the drain deadline of a shutdown passes.
+public final class CancellationSignal: @unchecked Sendable {
+    private let pipe: (read: Int32, write: Int32)
+
+    public init() throws {
+        pipe = try Syscalls.pipe()
+        try Syscalls.setNonBlocking(pipe.read)
+    }
+
+    deinit {
+        Syscalls.close(pipe.read)
+        Syscalls.close(pipe.write)
+    }
+
+    /// Readable once fired.
+    public var descriptor: Int32 { pipe.read }
+
+    public func fire() {
+        _ = try? Syscalls.writeAll(pipe.write, [1])
+    }
+
+    public var isFired: Bool {
+        var fds = [pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)]
+        return ((try? Syscalls.poll(&fds, timeoutMilliseconds: 0)) ?? 0) > 0
+    }
+}
