@@ -32,5 +32,9 @@ test-integration:
 bench: build-release
 	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=.build/release/claude-code-api .venv/bin/python scripts/bench.py
 
+# A longer fuzz run of the request decoder and validation (the bounded one is part of `make test`).
+fuzz: setup
+	FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-300000} swift test -c release -Xswiftc -enable-testing --filter RequestFuzzTests
+
 clean:
 	rm -rf .build .venv .deps
