@@ -22,7 +22,7 @@ struct CLIEventDecoderTests {
         #expect(events[1] == .initialized(model: "claude-sonnet-4-5", version: "2.1.332"))
         let deltas = events.compactMap { if case .textDelta(_, let t) = $0 { t } else { nil } }
         #expect(deltas.joined() == "Hello from the mock! You said: hello")
-        #expect(events.contains(.messageDelta(stopReason: "end_turn")))
+        #expect(events.contains(.messageDelta(stopReason: "end_turn", outputTokens: 9)))
         guard case .result(let result) = events.last else { Issue.record("no result"); return }
         #expect(!result.isError)
         #expect(result.text == "Hello from the mock! You said: hello")

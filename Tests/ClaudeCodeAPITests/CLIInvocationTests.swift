@@ -22,8 +22,10 @@ struct CLIInvocationTests {
         #expect(args[args.firstIndex(of: "--tools")! + 1] == "")
         #expect(args[args.firstIndex(of: "--input-format")! + 1] == "stream-json")
         #expect(args[args.firstIndex(of: "--model")! + 1] == "claude-sonnet-4-5")
-        #expect(args[args.firstIndex(of: "--system-prompt")! + 1] == "Be terse.")
-        #expect(!args.contains { $0.contains("rm -rf") || $0 == "--dangerously-skip-permissions" })
+        let promptFile = args[args.firstIndex(of: "--system-prompt-file")! + 1]
+        #expect(promptFile == "/tmp/cca-abc123/system-prompt.txt")
+        #expect(launch.files.first { $0.path == promptFile }?.contents == Array("Be terse.".utf8))
+        #expect(!args.contains { $0.contains("rm -rf") || $0 == "--dangerously-skip-permissions" || $0.contains("Be terse") })
         #expect(String(decoding: launch.standardInput, as: UTF8.self).contains("rm -rf"))
         #expect(launch.transcript == nil)
         #expect(launch.process.workingDirectory == "/tmp/cca-abc123")

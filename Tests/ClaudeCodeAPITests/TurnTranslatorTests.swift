@@ -80,6 +80,23 @@ struct TurnTranslatorTests {
         #expect(FinishReason(stopReason: stopReason) == expected)
     }
 
+    @Test("a message cut at max_tokens ends the turn at once with length, before the CLI asks to continue")
+    func maxTokensEndsTheTurn() {
+        var translator = TurnTranslator()
+        var out: [CompletionEvent] = []
+        out += translator.consume(.messageStart(id: "m1", usage: CLIUsage(inputTokens: 20, cacheReadInputTokens: 5)))
+        out += translator.consume(.textDelta(index: 0, text: "Hello from the"))
+        out += translator.consume(.messageDelta(stopReason: "max_tokens", outputTokens: 3))
+        #expect(translator.isFinished && translator.finishedBeforeResult)
+        // What the CLI would do next (a continuation request) is ignored.
+        out += translator.consume(.messageStart(id: "m2", usage: CLIUsage(inputTokens: 40)))
+        out += translator.consume(.textDelta(index: 0, text: "Hello from the"))
+        #expect(out.content == "Hello from the")
+        let (reason, usage) = try! #require(out.finish)
+        #expect(reason == .length)
+        #expect(usage.promptTokens == 25 && usage.completionTokens == 3)
+    }
+
     @Test("prompt tokens include cache reads and cache writes")
     func usageCountsCache() {
         let usage = Usage(CLIUsage(inputTokens: 10, outputTokens: 5, cacheReadInputTokens: 100, cacheCreationInputTokens: 20))
@@ -92,12 +109,12 @@ struct TurnTranslatorTests {
     func multibyte() {
         var translator = TurnTranslator()
         var out: [CompletionEvent] = []
-        out += translator.consume(.messageStart(id: "m1", inputTokens: 1))
+        out += translator.consume(.messageStart(id: "m1", usage: CLIUsage(inputTokens: 1)))
         out += translator.consume(.textDelta(index: 0, text: "héllo "))
         out += translator.consume(.textDelta(index: 0, text: "wörld 🌍"))
         out += translator.consume(.messageStop(abandoned: true))
         out += translator.consume(.apiRetry(CLIRetry(attempt: 1)))
-        out += translator.consume(.messageStart(id: "m2", inputTokens: 1))
+        out += translator.consume(.messageStart(id: "m2", usage: CLIUsage(inputTokens: 1)))
         out += translator.consume(.textDelta(index: 0, text: "héllo wörld 🌍 again"))
         out += translator.consume(.result(CLIResult(isError: false, text: "héllo wörld 🌍 again", stopReason: "end_turn")))
         #expect(out.content == "héllo wörld 🌍 again")

@@ -141,6 +141,13 @@ class Stack:
                 out.append({"raw": line})
         return out
 
+    def started_info(self) -> dict:
+        """The responder's start-up log line (``"msg": "started"``), or {}."""
+        for line in self.log_lines():
+            if line.get("msg") == "started":
+                return line
+        return {}
+
     def log_tail(self, n: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

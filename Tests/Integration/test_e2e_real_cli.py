@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import openai
 import pytest
 
-from support import (chat_body, message_text, openai_client, stream_raw, unique,
-                     upstream_requests_with)
+from support import (chat_body, iter_sse_data, message_text, openai_client, proc_descendants,
+                     stream_raw, unique, upstream_requests_with, wait_until)
+
+# A 1x1 transparent PNG.
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
 
 def expected(prompt: str) -> str:
@@ -96,6 +104,17 @@ def test_max_tokens_reaches_upstream_and_gives_finish_reason_length(client, clau
     assert len(choice.message.content.split()) <= 5, choice.message.content
 
 
+def test_max_tokens_when_streaming_gives_finish_reason_length(real_stack, claude_model):
+    prompt = f"please stream at length {unique()}"
+    result = stream_raw(real_stack, chat_body(prompt, claude_model, stream=True, max_tokens=5))
+    assert result.status == 200
+    assert not result.errors, result.errors
+    assert result.done
+    assert result.finish_reasons == ["length"]
+    assert result.text.startswith("Hello from the mock!")
+    assert len(result.text.split()) <= 5, f"more than max_tokens streamed: {result.text!r}"
+
+
 def test_openai_model_alias_is_echoed_while_upstream_gets_a_claude_model(
         client, real_models, mock_upstream):
     alias = next((m for m in real_models if m.startswith("gpt-")), None)
@@ -117,6 +136,34 @@ def test_shell_metacharacters_arrive_upstream_as_literal_text(client, claude_mod
     assert resp.choices[0].message.content == expected(prompt)
     body = upstream_requests_with(mock_upstream, prompt)[-1]
     assert message_text(body["messages"][-1]).strip() == prompt
+
+
+def test_image_parts_reach_upstream_as_base64_image_blocks(client, claude_model, mock_upstream):
+    token = unique("img")
+    data = base64.b64encode(PNG_1X1).decode()
+    resp = client.chat.completions.create(model=claude_model, messages=[{"role": "user", "content": [
+        {"type": "text", "text": f"what is this {token}"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}]}])
+    assert resp.choices[0].message.content == expected(f"what is this {token}")
+    body = upstream_requests_with(mock_upstream, token)[-1]
+    blocks = body["messages"][-1]["content"]
+    images = [b for b in blocks if b.get("type") == "image"]
+    assert len(images) == 1, blocks
+    assert images[0]["source"] == {"type": "base64", "media_type": "image/png", "data": data}
+
+
+def test_concurrent_requests_do_not_mix_answers(real_stack, claude_model):
+    prompts = [f"parallel {i} {unique()}" for i in range(3)]
+    client = openai_client(real_stack)
+
+    def ask(prompt):
+        return client.chat.completions.create(
+            model=claude_model, messages=[{"role": "user", "content": prompt}])
+
+    with ThreadPoolExecutor(len(prompts)) as pool:
+        answers = list(pool.map(ask, prompts))
+    for prompt, resp in zip(prompts, answers):
+        assert resp.choices[0].message.content == expected(prompt)
 
 
 def test_thinking_is_not_delivered_as_content(client, claude_model):
@@ -211,6 +258,26 @@ def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_
     assert result.text == expected(prompt), result.text
     assert any(not b.get("stream") for b in upstream_requests_with(mock_upstream, prompt)), \
         "the CLI did not use its non-streaming fallback"
+
+
+def test_client_disconnect_ends_the_real_cli(real_stack, claude_model):
+    body = chat_body(f"MOCK:slow {unique()}", claude_model, stream=True)
+    got = 0
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+        with http.stream("POST", real_stack.base_url + "/v1/chat/completions", json=body) as resp:
+            assert resp.status_code == 200
+            for payload in iter_sse_data(resp.iter_lines()):
+                if payload == "[DONE]":
+                    break
+                event = json.loads(payload)
+                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
+                    got += 1
+                if got >= 2:
+                    break
+            assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
+    left = wait_until(lambda: not proc_descendants(real_stack.responder_pid), 2)
+    assert left, f"CLI processes left 2 s after the client went away: " \
+                 f"{proc_descendants(real_stack.responder_pid)}"
 
 
 # -- upstream errors ---------------------------------------------------------------

@@ -86,7 +86,8 @@ def test_no_child_process_is_left_after_a_request(fake_stack, model):
 
 
 def test_concurrent_requests_each_get_their_own_answer(fake_stack, model):
-    prompts = [f"concurrent {i} {unique()}" for i in range(6)]
+    slots = int(fake_stack.started_info().get("cli_slots") or 2)
+    prompts = [f"concurrent {i} {unique()}" for i in range(min(6, slots))]
 
     def one(prompt):
         return prompt, post_chat(fake_stack, chat_body(prompt, model, stream=False))
@@ -96,6 +97,34 @@ def test_concurrent_requests_each_get_their_own_answer(fake_stack, model):
     for prompt, resp in results:
         assert resp.status_code == 200, resp.text
         assert resp.json()["choices"][0]["message"]["content"] == fake_answer(prompt)
+
+
+def test_more_requests_than_cli_slots_get_429_with_retry_after(make_stack, model):
+    stack = make_stack(fake=True, name="two-slots", extra_env={"CCA_MAX_CONCURRENT_CLI": "2"})
+    client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+    streams = []
+    try:
+        for _ in range(2):  # occupy both slots with slow streams
+            cm = client.stream("POST", stack.base_url + "/v1/chat/completions",
+                               json=chat_body(f"FAKE:slow {unique()}", model, stream=True))
+            resp = cm.__enter__()
+            lines = iter_sse_data(resp.iter_lines())
+            streams.append((cm, lines))  # keep the iterator alive: dropping it closes the stream
+            assert resp.status_code == 200
+            next(lines)
+        started = time.monotonic()
+        over = post_chat(stack, chat_body(f"one too many {unique()}", model), timeout=30)
+        assert time.monotonic() - started < 5, "an over-capacity request waited too long"
+        assert_openai_error(over, 429, error_type="rate_limit_error")
+        assert over.headers.get("retry-after"), "no Retry-After on 429"
+    finally:
+        for cm, _ in streams:
+            cm.__exit__(None, None, None)
+        client.close()
+    # The slots come back once the clients are gone.
+    ok = wait_until(lambda: post_chat(stack, chat_body(f"after {unique()}", model)).status_code
+                    == 200, 5, interval=0.3)
+    assert ok, "slots were not released after the clients disconnected"
 
 
 # -- crashes and garbage -----------------------------------------------------------

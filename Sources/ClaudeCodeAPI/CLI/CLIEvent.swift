@@ -4,12 +4,12 @@ public enum CLIEvent: Equatable, Sendable {
     case initialized(model: String?, version: String?)
     /// `system/api_retry`: the upstream request failed and will be sent again.
     case apiRetry(CLIRetry)
-    /// `stream_event/message_start`: a new upstream response (a retry starts a new one).
-    case messageStart(id: String?, inputTokens: Int?)
+    /// `stream_event/message_start`: a new upstream response (a retry starts a new one), with its input usage.
+    case messageStart(id: String?, usage: CLIUsage)
     case textDelta(index: Int, text: String)
     case thinkingDelta(index: Int, text: String)
-    /// `stream_event/message_delta`: the stop reason of the message.
-    case messageDelta(stopReason: String?)
+    /// `stream_event/message_delta`: the stop reason of the message and its output tokens so far.
+    case messageDelta(stopReason: String?, outputTokens: Int?)
     /// `stream_event/message_stop`; `abandoned` when the CLI gave up on the message's blocks (a retry follows).
     case messageStop(abandoned: Bool)
     /// `assistant`: one complete content block. Text that never streamed (non-streaming fallback) arrives here.

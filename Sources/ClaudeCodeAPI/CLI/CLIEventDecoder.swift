@@ -123,6 +123,9 @@ private struct RawStreamEvent: Decodable {
         var thinking: String?
         var stop_reason: String?
     }
+    struct DeltaUsage: Decodable {
+        var output_tokens: Int?
+    }
     struct Message: Decodable {
         var id: String?
         var usage: RawUsage?
@@ -131,17 +134,22 @@ private struct RawStreamEvent: Decodable {
     var index: Int?
     var delta: Delta?
     var message: Message?
+    var usage: DeltaUsage?
 
     func cliEvent(abandoned: Bool) -> CLIEvent {
         switch type {
-        case "message_start": return .messageStart(id: message?.id, inputTokens: message?.usage?.input)
+        case "message_start":
+            let usage = message?.usage
+            return .messageStart(id: message?.id, usage: CLIUsage(
+                inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0,
+                cacheReadInputTokens: usage?.cacheRead ?? 0, cacheCreationInputTokens: usage?.cacheCreation ?? 0))
         case "content_block_delta":
             switch delta?.type {
             case "text_delta": return .textDelta(index: index ?? 0, text: delta?.text ?? "")
             case "thinking_delta": return .thinkingDelta(index: index ?? 0, text: delta?.thinking ?? "")
             default: return .other(type: "stream_event/\(delta?.type ?? "delta")")
             }
-        case "message_delta": return .messageDelta(stopReason: delta?.stop_reason)
+        case "message_delta": return .messageDelta(stopReason: delta?.stop_reason, outputTokens: usage?.output_tokens)
         case "message_stop": return .messageStop(abandoned: abandoned)
         default: return .other(type: "stream_event/\(type ?? "")")
         }

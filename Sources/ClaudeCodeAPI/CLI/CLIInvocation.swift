@@ -5,8 +5,11 @@ public struct CLIInvocation: Sendable {
     public var process: ProcessSpec
     /// Written to the CLI's stdin, after which stdin is closed.
     public var standardInput: [UInt8]
-    /// A session transcript to write before launch (prior turns), at `path`.
-    public var transcript: (path: String, contents: [UInt8])?
+    /// Files to write before launch: the system prompt, and the session transcript of prior turns.
+    public var files: [(path: String, contents: [UInt8])]
+
+    /// The session transcript among `files`, if the conversation has prior turns.
+    public var transcript: (path: String, contents: [UInt8])? { files.first { $0.path.hasSuffix(".jsonl") } }
 
     /// Settings of one request that shape the launch.
     public struct Request: Sendable {
@@ -24,22 +27,21 @@ public struct CLIInvocation: Sendable {
     }
 
     /// Builds the launch of a pure chat turn: no agent tools, no local context, no saved session, in `scratchDirectory`.
-    /// Nothing from the request reaches argv except the model name (already checked against the catalog) and the
-    /// system prompt; the conversation itself goes through stdin and the transcript file.
+    /// Nothing from the request reaches argv except the model name (already checked against the catalog): the system
+    /// prompt goes through a file, the conversation through stdin and the transcript file.
     public init(request: Request, configuration: Configuration, executable: String, scratchDirectory: String) {
         var arguments = [
             "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--input-format", "stream-json", "--bare", "--tools", "", "--no-session-persistence",
             "--model", request.cliModel,
-            "--system-prompt", request.conversation.systemPrompt ?? "",
+            "--system-prompt-file", "\(scratchDirectory)/system-prompt.txt",
         ]
+        files = [("\(scratchDirectory)/system-prompt.txt", Array((request.conversation.systemPrompt ?? "").utf8))]
         let home = configuration.cliHome ?? scratchDirectory
         if !request.conversation.history.isEmpty {
             arguments += ["--resume", request.sessionID]
             let projects = "\(home)/.claude/projects/\(Self.projectFolderName(forWorkingDirectory: scratchDirectory))"
-            transcript = ("\(projects)/\(request.sessionID).jsonl", request.conversation.transcript(sessionID: request.sessionID))
-        } else {
-            transcript = nil
+            files.append(("\(projects)/\(request.sessionID).jsonl", request.conversation.transcript(sessionID: request.sessionID)))
         }
 
         var environment = configuration.cliEnvironment

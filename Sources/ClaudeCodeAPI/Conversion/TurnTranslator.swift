@@ -6,6 +6,8 @@
 /// - Text that only arrives in `assistant` / `result` events (the CLI's non-streaming fallback) is still delivered,
 ///   once the result confirms success.
 /// - Success is decided by the result's `is_error`, never by `subtype`; the CLI's synthetic error text is never content.
+/// - A message cut by `max_tokens` ends the turn at once with `length`: left alone, the CLI would ask upstream to
+///   continue (up to three more requests) and finally report an error.
 public struct TurnTranslator {
     private let includeReasoning: Bool
     private var content = DeliveredText()
@@ -21,8 +23,12 @@ public struct TurnTranslator {
     private var unstreamedText: [UInt8] = []
     private var stopReason: String?
     private var lastRetry: CLIRetry?
+    /// Usage of the message streaming now, from its message_start and message_delta.
+    private var messageUsage = CLIUsage()
     public private(set) var isFinished = false
     public private(set) var sawResult = false
+    /// The turn was finished here, before the CLI's result: the CLI must be stopped, not waited for.
+    public private(set) var finishedBeforeResult = false
     public private(set) var cliVersion: String?
     /// The error the turn ended with, if it failed.
     public private(set) var failure: APIError?
@@ -45,8 +51,9 @@ public struct TurnTranslator {
             messageText = []
             messageReasoning = []
             return []
-        case .messageStart(let id, _):
+        case .messageStart(let id, let usage):
             streamingMessageID = id
+            messageUsage = usage
             messageText = []
             messageReasoning = []
             return []
@@ -59,9 +66,13 @@ public struct TurnTranslator {
             messageReasoning.append(contentsOf: text.utf8)
             let added = reasoning.advance(to: committedReasoning + messageReasoning)
             return added.isEmpty ? [] : [.reasoning(added)]
-        case .messageDelta(let reason):
+        case .messageDelta(let reason, let outputTokens):
             if let reason { stopReason = reason }
-            return []
+            if let outputTokens { messageUsage.outputTokens = outputTokens }
+            guard reason == "max_tokens" else { return [] }
+            isFinished = true
+            finishedBeforeResult = true
+            return [.finished(.length, Usage(messageUsage))]
         case .messageStop(let abandoned):
             if !abandoned {
                 committedText += messageText

@@ -87,10 +87,10 @@ public struct ChatCompletionsEndpoint: Sendable {
         defer { scratch.remove() }
 
         let invocation = CLIInvocation(request: turn, configuration: configuration, executable: executable, scratchDirectory: scratch.path)
-        if let transcript = invocation.transcript {
-            do { try scratch.write(transcript.contents, to: transcript.path) } catch {
-                logger.error("cannot write the session transcript", ["request_id": .string(requestID), "error": .string("\(error)")])
-                return .completed(fail(.scratchUnavailable("writing the conversation history: \(error.localizedDescription)"), writer: writer))
+        for file in invocation.files {
+            do { try scratch.write(file.contents, to: file.path) } catch {
+                logger.error("cannot write the CLI's input files", ["request_id": .string(requestID), "error": .string("\(error)")])
+                return .completed(fail(.scratchUnavailable("writing the conversation: \(error.localizedDescription)"), writer: writer))
             }
         }
         let process: any ChildProcess
@@ -144,6 +144,10 @@ public struct ChatCompletionsEndpoint: Sendable {
         var finalEvents: [CompletionEvent] = []
         let exitStatus: Int32
         switch ending {
+        case .consumerFinished where translator.finishedBeforeResult:
+            // Cut at max_tokens: stop the CLI before it asks upstream to continue.
+            writer.end()
+            exitStatus = process.terminate(graceMilliseconds: 0)
         case .consumerFinished:
             writer.end()  // the client has its answer; the CLI's exit is not its concern
             exitStatus = process.finish(waitingMilliseconds: 1_000, graceMilliseconds: grace)

@@ -1,0 +1,89 @@
+"""The responder's own life: stopping with SIGTERM, idle and with a stream in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import httpx
+
+from support import chat_body, iter_sse_data, post_chat, unique, wait_until
+
+MODEL = "claude-sonnet-4-5"
+
+
+def fake_cli_processes(stack) -> list[int]:
+    """Live (non-zombie) processes running this stack's fake CLI."""
+    marker = str(stack.prefix / "fakecli")
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().decode("utf-8", "replace")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmd and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_sigterm_stops_an_idle_responder_promptly(make_stack):
+    stack = make_stack(fake=True, name="sigterm-idle")
+    assert post_chat(stack, chat_body(f"warm up {unique()}", MODEL)).status_code == 200
+    started = time.monotonic()
+    os.kill(stack.responder_pid, signal.SIGTERM)
+    code = stack.responder.wait(timeout=15)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"idle responder took {elapsed:.1f}s to stop"
+    assert code == 0, f"exit status {code} after SIGTERM"
+
+
+def test_sigterm_with_a_stream_in_flight_ends_it_cleanly(make_stack):
+    stack = make_stack(fake=True, name="sigterm-busy")
+    prompt = f"FAKE:slow {unique()}"
+    first_chunk = threading.Event()
+    outcome = {}
+
+    def client():
+        payloads = []
+        try:
+            with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as c:
+                with c.stream("POST", stack.base_url + "/v1/chat/completions",
+                              json=chat_body(prompt, MODEL, stream=True)) as resp:
+                    outcome["status"] = resp.status_code
+                    for payload in iter_sse_data(resp.iter_lines()):
+                        payloads.append(payload)
+                        first_chunk.set()
+        except httpx.HTTPError as err:
+            outcome["error"] = repr(err)
+        finally:
+            outcome["payloads"] = payloads
+            first_chunk.set()
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    assert first_chunk.wait(15), "the stream never started"
+    started = time.monotonic()
+    os.kill(stack.responder_pid, signal.SIGTERM)
+    stack.responder.wait(timeout=30)
+    elapsed = time.monotonic() - started
+    thread.join(timeout=30)
+    assert elapsed < 25, f"responder took {elapsed:.1f}s to stop with one stream in flight"
+    payloads = outcome["payloads"]
+    assert "error" not in outcome, f"the stream was cut without an ending: {outcome}"
+    assert payloads and payloads[-1] == "[DONE]", f"stream did not end properly: {payloads[-3:]}"
+    events = [json.loads(p) for p in payloads[:-1]]
+    text = "".join((c.get("delta") or {}).get("content") or ""
+                   for e in events for c in e.get("choices") or [])
+    drained = text == f"Fake answer to: {prompt}"
+    assert drained or any("error" in e for e in events), \
+        f"stream neither finished nor reported an error: {text!r}"
+    left = wait_until(lambda: not fake_cli_processes(stack), 3)
+    assert left, f"CLI processes outlived the responder: {fake_cli_processes(stack)}"
