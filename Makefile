@@ -27,10 +27,10 @@ test-unit:
 	swift test
 
 test-integration:
-	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=.build/debug/claude-code-api $(PYTEST) Tests/Integration -q
+	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/debug/claude-code-api $(PYTEST) Tests/Integration -q
 
 bench: build-release
-	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=.build/release/claude-code-api .venv/bin/python scripts/bench.py
+	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/release/claude-code-api .venv/bin/python scripts/bench.py
 
 # A longer fuzz run of the request decoder and validation (the bounded one is part of `make test`).
 fuzz: setup

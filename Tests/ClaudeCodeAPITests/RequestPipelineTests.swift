@@ -253,6 +253,21 @@ struct RequestPipelineTests {
         #expect(app.chat().status == 503)
     }
 
+    @Test("a client that left while waiting for a slot gets no CLI")
+    func clientGoneBeforeLaunch() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        close(pair[1])  // the client hangs up
+        defer { close(pair[0]) }
+        let launcher = ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl")
+        let app = TestApplication(launcher: launcher)
+        let writer = RecordingResponseWriter()
+        writer.disconnectDescriptor = pair[0]
+        _ = app.chat(writer: writer)
+        #expect(launcher.launches.value == 0)
+        #expect(app.logLines.all.contains { $0.contains(#""client_disconnected":true"#) && $0.contains(#""status":499"#) })
+    }
+
     @Test("the access log has metadata and never the prompt")
     func logsHaveNoContent() throws {
         let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))

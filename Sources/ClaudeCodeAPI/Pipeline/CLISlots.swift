@@ -26,21 +26,30 @@ public final class CLISlots: @unchecked Sendable {
         return Snapshot(busy: busy, waiting: waiting, capacity: capacity, refusals: refusals)
     }
 
-    /// Takes a slot, waiting up to `timeoutMilliseconds`. False when none freed up in time (or the service is stopping).
-    public func acquire(timeoutMilliseconds: Int) -> Bool {
+    public enum Admission: Equatable, Sendable {
+        case admitted
+        /// No slot freed up in time, or the service is stopping.
+        case refused
+        /// The client left while waiting.
+        case abandoned
+    }
+
+    /// Takes a slot, waiting up to `timeoutMilliseconds`; `clientLeft` is asked every 50 ms while waiting.
+    public func acquire(timeoutMilliseconds: Int, clientLeft: () -> Bool = { false }) -> Admission {
         condition.lock(); defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: Double(timeoutMilliseconds) / 1000)
         waiting += 1
         defer { waiting -= 1 }
-        while busy >= capacity && !draining {
-            if !condition.wait(until: deadline) { break }
+        while busy >= capacity && !draining && Date() < deadline {
+            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.05)))
+            if busy >= capacity && clientLeft() { return .abandoned }
         }
         guard busy < capacity, !draining else {
             refusals += 1
-            return false
+            return .refused
         }
         busy += 1
-        return true
+        return .admitted
     }
 
     public func release() {

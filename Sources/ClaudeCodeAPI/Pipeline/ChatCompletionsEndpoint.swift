@@ -29,10 +29,15 @@ public struct ChatCompletionsEndpoint: Sendable {
             logger.debug("ignored parameters", ["request_id": .string(request.requestID), "params": .string(chat.ignoredParameters.joined(separator: ","))])
         }
 
-        guard slots.acquire(timeoutMilliseconds: configuration.queueTimeoutMilliseconds) else {
-            return fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1), writer: writer)
+        let clientLeft = { writer.disconnectDescriptor.map(Syscalls.peerHasHungUp) ?? false }
+        switch slots.acquire(timeoutMilliseconds: configuration.queueTimeoutMilliseconds, clientLeft: clientLeft) {
+        case .admitted: break
+        case .refused: return fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1), writer: writer)
+        case .abandoned: return .clientGone(model: chat.model)
         }
         defer { slots.release() }
+        // A client that gave up meanwhile does not get a CLI.
+        if clientLeft() { return .clientGone(model: chat.model) }
 
         let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
         let turn = CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel, maxTokens: chat.maxTokens)

@@ -11,6 +11,14 @@ public struct RequestOutcome: Sendable {
 
     public init(status: Int) { self.status = status }
 
+    /// The client left before a CLI started (logged as nginx logs it: 499).
+    public static func clientGone(model: String?) -> RequestOutcome {
+        var outcome = RequestOutcome(status: 499)
+        outcome.model = model
+        outcome.clientDisconnected = true
+        return outcome
+    }
+
     public init(error: APIError) {
         status = error.status
         errorCode = error.code ?? error.type

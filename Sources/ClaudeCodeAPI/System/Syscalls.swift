@@ -96,6 +96,13 @@ public enum Syscalls {
         return status
     }
 
+    /// Whether the other end of a connected socket has closed (checked without reading or blocking).
+    public static func peerHasHungUp(_ fd: Int32) -> Bool {
+        var fds = [pollfd(fd: fd, events: pollPeerHangUp, revents: 0)]
+        guard (try? poll(&fds, timeoutMilliseconds: 0)) ?? 0 > 0 else { return false }
+        return fds[0].revents & (pollPeerHangUp | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0
+    }
+
     /// POLLRDHUP, which Glibc's Swift module does not export.
     public static let pollPeerHangUp = CSystemShims_POLLRDHUP
 
