@@ -12,7 +12,10 @@ public struct SignalWaiter: Sendable {
     public func blockInAllThreads() {
         var set = Self.signalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)
+        // An ignored signal is dropped before sigwait can see it: a shell starts background jobs with SIGINT
+        // ignored, and libfcgi installs its own SIGTERM handler. Blocked and default, they all wait for `next()`.
+        for signal in Self.handled { Glibc.signal(signal, SIG_DFL) }
+        Glibc.signal(SIGPIPE, SIG_IGN)
     }
 
     /// Blocks until one of the handled signals arrives, and returns it.
