@@ -5,11 +5,18 @@ public struct CLIInvocation: Sendable {
     public var process: ProcessSpec
     /// Written to the CLI's stdin, after which stdin is closed.
     public var standardInput: [UInt8]
-    /// Files to write before launch: the system prompt, and the session transcript of prior turns.
-    public var files: [(path: String, contents: [UInt8])]
+    /// A file the CLI reads, written into the scratch folder before launch.
+    public struct InputFile: Sendable, Equatable {
+        public var path: String
+        public var contents: [UInt8]
+    }
 
-    /// The session transcript among `files`, if the conversation has prior turns.
-    public var transcript: (path: String, contents: [UInt8])? { files.first { $0.path.hasSuffix(".jsonl") } }
+    /// The system prompt (`--system-prompt-file`).
+    public var systemPrompt: InputFile
+    /// The session transcript of prior turns (`--resume`), when there are any.
+    public var transcript: InputFile?
+    /// Everything to write before launch.
+    public var files: [InputFile] { [systemPrompt] + (transcript.map { [$0] } ?? []) }
 
     /// Settings of one request that shape the launch.
     public struct Request: Sendable {
@@ -36,12 +43,15 @@ public struct CLIInvocation: Sendable {
             "--model", request.cliModel,
             "--system-prompt-file", "\(scratchDirectory)/system-prompt.txt",
         ]
-        files = [("\(scratchDirectory)/system-prompt.txt", Array((request.conversation.systemPrompt ?? "").utf8))]
+        systemPrompt = InputFile(path: "\(scratchDirectory)/system-prompt.txt", contents: Array((request.conversation.systemPrompt ?? "").utf8))
         let home = configuration.cliHome ?? scratchDirectory
         if !request.conversation.history.isEmpty {
             arguments += ["--resume", request.sessionID]
             let projects = "\(home)/.claude/projects/\(Self.projectFolderName(forWorkingDirectory: scratchDirectory))"
-            files.append(("\(projects)/\(request.sessionID).jsonl", request.conversation.transcript(sessionID: request.sessionID)))
+            transcript = InputFile(path: "\(projects)/\(request.sessionID).jsonl",
+                                   contents: request.conversation.transcript(sessionID: request.sessionID))
+        } else {
+            transcript = nil
         }
 
         var environment = configuration.cliEnvironment

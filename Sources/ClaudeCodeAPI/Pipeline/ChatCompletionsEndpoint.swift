@@ -92,6 +92,8 @@ public struct ChatCompletionsEndpoint: Sendable {
         defer { scratch.remove() }
 
         let invocation = CLIInvocation(request: turn, configuration: configuration, executable: executable, scratchDirectory: scratch.path)
+        // With a shared CCA_CLI_HOME the transcript lives outside the scratch folder: remove its project folder too.
+        defer { if let transcript = invocation.transcript { scratch.removeOutside(transcript.path) } }
         for file in invocation.files {
             do { try scratch.write(file.contents, to: file.path) } catch {
                 logger.error("cannot write the CLI's input files", ["request_id": .string(requestID), "error": .string("\(error)")])

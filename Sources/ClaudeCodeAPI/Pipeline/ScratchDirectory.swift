@@ -17,4 +17,10 @@ public struct ScratchDirectory: Sendable {
     public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
+
+    /// Removes the folder holding `file` when it is not inside this scratch folder (it is then this request's own).
+    public func removeOutside(_ file: String) {
+        guard !file.hasPrefix(path + "/") else { return }
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: file).deletingLastPathComponent())
+    }
 }
