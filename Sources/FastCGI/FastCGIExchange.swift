@@ -6,9 +6,17 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var ended = false
     private var failed = false
+    /// Called once the request has been received in full (end of body, or the response has begun).
+    private var requestReceived: (() -> Void)?
 
-    init(request: UnsafeMutablePointer<FCGX_Request>) {
+    init(request: UnsafeMutablePointer<FCGX_Request>, requestReceived: @escaping () -> Void) {
         self.request = request
+        self.requestReceived = requestReceived
+    }
+
+    private func markRequestReceived() {
+        requestReceived?()
+        requestReceived = nil
     }
 
     var disconnectDescriptor: Int32? {
@@ -27,6 +35,7 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
 
     func write(_ bytes: [UInt8]) throws(ClientDisconnected) {
         guard !ended else { return }
+        markRequestReceived()
         guard !failed, LibFCGI.write(request, bytes) else {
             failed = true
             throw ClientDisconnected()
@@ -48,7 +57,9 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        ended ? 0 : LibFCGI.read(request, into: buffer)
+        let n = ended ? 0 : LibFCGI.read(request, into: buffer)
+        if n == 0 { markRequestReceived() }
+        return n
     }
 
     /// The request line and headers, from the FastCGI parameters nginx sends.

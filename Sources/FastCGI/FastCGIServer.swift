@@ -15,13 +15,20 @@ public final class FastCGIServer: @unchecked Sendable {
     private let handler: Handler
     private let onWorkerError: @Sendable (String) -> Void
     private let wake: (read: Int32, write: Int32)
+    private let watchdog: ReadWatchdog
     private let lock = NSCondition()
     private var running = 0
     private var inFlight = 0
 
     /// Initializes libfcgi (before any thread exists) and takes over the listening socket.
-    public init(listener: ListeningSocket, workers: Int, onWorkerError: @escaping @Sendable (String) -> Void, handler: @escaping Handler) throws {
+    /// `readTimeoutMilliseconds`: how long a worker may spend receiving one request (records up to the end of the
+    /// body) before the read is interrupted and the connection dropped.
+    public init(listener: ListeningSocket, workers: Int, readTimeoutMilliseconds: Int,
+                onWorkerError: @escaping @Sendable (String) -> Void, handler: @escaping Handler) throws {
         try LibFCGI.initialize()
+        watchdog = ReadWatchdog(workers: workers, timeoutMilliseconds: readTimeoutMilliseconds) { index in
+            onWorkerError("worker \(index): a peer sent an incomplete request for too long; dropping its connection")
+        }
         self.listener = listener
         self.workerCount = workers
         self.handler = handler
@@ -34,8 +41,9 @@ public final class FastCGIServer: @unchecked Sendable {
 
     public func start() {
         lock.lock(); running = workerCount; lock.unlock()
+        watchdog.start()
         for index in 0..<workerCount {
-            let thread = Thread { [self] in self.workerLoop() }
+            let thread = Thread { [self] in self.workerLoop(index: index) }
             thread.name = "fcgi-worker-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
@@ -60,10 +68,12 @@ public final class FastCGIServer: @unchecked Sendable {
         while running > 0 {
             if !lock.wait(until: deadline) { return running == 0 }
         }
+        watchdog.stop()
         return true
     }
 
-    private func workerLoop() {
+    private func workerLoop(index: Int) {
+        watchdog.register(worker: index)
         defer {
             lock.lock(); running -= 1; lock.broadcast(); lock.unlock()
         }
@@ -83,8 +93,10 @@ public final class FastCGIServer: @unchecked Sendable {
             }
             if fds[1].revents != 0 { return }
             guard fds[0].revents != 0 else { continue }
+            watchdog.startedReading(worker: index)
             let rc = LibFCGI.accept(request)
             if rc < 0 {
+                watchdog.stoppedReading(worker: index)
                 if -rc != EAGAIN && -rc != EWOULDBLOCK && -rc != EINTR {
                     onWorkerError("FCGX_Accept_r failed: \(rc)")
                     Syscalls.sleep(milliseconds: 10)
@@ -92,10 +104,11 @@ public final class FastCGIServer: @unchecked Sendable {
                 continue
             }
             lock.lock(); inFlight += 1; lock.unlock()
-            let exchange = FastCGIExchange(request: request)
+            let exchange = FastCGIExchange(request: request) { [watchdog] in watchdog.stoppedReading(worker: index) }
             var body: any RequestBodyReader = exchange
             handler(exchange.httpRequest(), &body, exchange)
             exchange.end()
+            watchdog.stoppedReading(worker: index)
             lock.lock(); inFlight -= 1; lock.unlock()
         }
     }

@@ -28,8 +28,12 @@ enum LibFCGI {
 
     /// `FCGX_Accept_r`: finishes the previous request, then accepts the next connection.
     /// Returns 0 on success or -errno (EAGAIN when another worker took the connection).
+    /// Kept connections are refused: a worker serves one request per connection and then waits on the listening
+    /// socket only, so a peer asking for FCGI_KEEP_CONN could otherwise park an idle connection on every worker.
     static func accept(_ request: UnsafeMutablePointer<FCGX_Request>) -> Int32 {
-        FCGX_Accept_r(request)
+        let rc = FCGX_Accept_r(request)
+        if rc >= 0 { request.pointee.keepConnection = 0 }
+        return rc
     }
 
     static func finish(_ request: UnsafeMutablePointer<FCGX_Request>) {

@@ -22,6 +22,7 @@ do {
     listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
         ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,
+                               readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
                                onWorkerError: { logger.error("worker error", ["error": .string($0)]) }) { request, body, writer in
         application.handle(request, body: &body, writer: writer)
     }

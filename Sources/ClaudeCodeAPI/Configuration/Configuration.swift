@@ -35,6 +35,8 @@ public struct Configuration: Sendable {
     public var killGraceMilliseconds: Int
     /// On SIGTERM, how long in-flight requests may run before their CLIs are ended.
     public var drainTimeoutSeconds: Int
+    /// How long a worker may spend receiving one request from the socket before the connection is dropped.
+    public var requestReadTimeoutMilliseconds: Int
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -78,7 +80,8 @@ public struct Configuration: Sendable {
             cliHome: reader.string("CCA_CLI_HOME"),
             cliEnvironment: cliEnvironment,
             killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
-            drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600))
+            drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
+            requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000))
     }
 }
 
