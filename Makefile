@@ -32,6 +32,10 @@ test-integration:
 bench: build-release
 	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/release/claude-code-api .venv/bin/python scripts/bench.py
 
+# A burst at 3x the CLI slots (real CLI, mock upstream), then 10,000 mixed requests (fake CLI) with leak checks.
+soak: build-release
+	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/release/claude-code-api .venv/bin/python scripts/soak.py
+
 # A longer fuzz run of the request decoder and validation (the bounded one is part of `make test`).
 fuzz: setup
 	FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-300000} swift test -c release -Xswiftc -enable-testing --filter RequestFuzzTests

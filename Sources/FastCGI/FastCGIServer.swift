@@ -19,6 +19,7 @@ public final class FastCGIServer: @unchecked Sendable {
     private let lock = NSCondition()
     private var running = 0
     private var inFlight = 0
+    private var drainBacklog = false
 
     /// Initializes libfcgi (before any thread exists) and takes over the listening socket.
     /// `readTimeoutMilliseconds`: how long a worker may spend receiving one request (records up to the end of the
@@ -56,8 +57,11 @@ public final class FastCGIServer: @unchecked Sendable {
         return inFlight
     }
 
-    /// Stops accepting: idle workers exit at once, busy ones after their request.
-    public func stopAccepting() {
+    /// Stops accepting: idle workers exit at once, busy ones after their request. With `drainBacklog`, connections
+    /// already waiting in the listening socket's backlog are served first (for a socket whose file has been removed,
+    /// so that nothing new can arrive); without it they are left to whoever listens next (systemd's socket).
+    public func stopAccepting(drainBacklog: Bool) {
+        lock.lock(); self.drainBacklog = drainBacklog; lock.unlock()
         _ = try? Syscalls.writeAll(wake.write, [1])
     }
 
@@ -91,7 +95,10 @@ public final class FastCGIServer: @unchecked Sendable {
                 onWorkerError("\(error)")
                 return
             }
-            if fds[1].revents != 0 { return }
+            if fds[1].revents != 0 {
+                lock.lock(); let serveBacklog = drainBacklog; lock.unlock()
+                guard serveBacklog, fds[0].revents != 0 else { return }
+            }
             guard fds[0].revents != 0 else { continue }
             watchdog.startedReading(worker: index)
             let rc = LibFCGI.accept(request)

@@ -47,7 +47,10 @@ while true {
     }
     logger.info("stopping", ["signal": .int(Int(signal)), "in_flight": .int(server.requestsInFlight)])
     application.stopAdmitting()
-    server.stopAccepting()
+    // A socket file we made goes now, so that nginx sends new requests to another instance at once
+    // (connect fails, fastcgi_next_upstream); a socket inherited from systemd stays, for the next instance.
+    listener.removeFile()
+    server.stopAccepting(drainBacklog: listener.path != nil)
     if !server.waitForWorkers(timeoutSeconds: Double(configuration.drainTimeoutSeconds)) {
         logger.warning("drain deadline passed; ending the remaining turns", ["in_flight": .int(server.requestsInFlight)])
         application.cancelInFlight()
@@ -56,7 +59,6 @@ while true {
             _ = server.waitForWorkers(timeoutSeconds: 2)
         }
     }
-    listener.removeFile()
     logger.info("stopped")
     exit(0)
 }

@@ -376,6 +376,203 @@ def install_fake_cli(folder: Path, log_dir: Path) -> str:
     return str(target)
 
 
+class ScaledStack:
+    """Several responders (one socket each, same CLI) behind one nginx upstream: the scale-out
+    layout of the README. ``instances[i]`` are the responders' Popen objects."""
+
+    def __init__(self, name: str, prefix: Path, cli: str, count: int, extra_env: dict,
+                 workers: int = WORKERS):
+        self.name = name
+        self.prefix = prefix
+        self.cli = cli
+        self.count = count
+        self.extra_env = dict(extra_env)
+        self.workers = workers
+        self.socket_paths = [prefix / f"fcgi{i}.sock" for i in range(count)]
+        self.log_paths = [prefix / f"responder{i}.log" for i in range(count)]
+        self.scratch_dirs = [prefix / f"scratch{i}" for i in range(count)]
+        self.nginx_conf = prefix / "nginx.conf"
+        self.fake_log_dir = prefix / "fake-cli-log"
+        self.port: int | None = None
+        self.instances: list[subprocess.Popen] = []
+        self.nginx: subprocess.Popen | None = None
+        self._files = []
+        self._known: set[int] = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, timeout: float = 10.0, **kwargs) -> httpx.Response:
+        return httpx.get(self.base_url + path, timeout=timeout, **kwargs)
+
+    def log_lines(self, index: int) -> list[dict]:
+        out = []
+        try:
+            text = self.log_paths[index].read_text(errors="replace")
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                value = json.loads(line)
+                out.append(value if isinstance(value, dict) else {"raw": line})
+            except ValueError:
+                out.append({"raw": line})
+        return out
+
+    def log_tail(self, n: int = 40) -> str:
+        parts = []
+        for index, path in enumerate(self.log_paths):
+            try:
+                lines = path.read_text(errors="replace").splitlines()[-n:]
+            except OSError:
+                lines = []
+            parts.append(f"--- responder {index}\n" + "\n".join(lines))
+        return "\n".join(parts)
+
+    def nginx_error_log(self) -> str:
+        try:
+            return (self.prefix / "error.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self, mock_port: int):
+        binary = _responder_binary()
+        nginx = _nginx_binary()
+        (self.prefix / "home").mkdir()
+        (self.prefix / "tmp").mkdir()
+        for index, socket_path in enumerate(self.socket_paths):
+            self.scratch_dirs[index].mkdir()
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+                "HOME": str(self.prefix / "home"),
+                "LANG": os.environ.get("LANG", "C.UTF-8"),
+                "TMPDIR": str(self.prefix / "tmp"),
+                "CCA_LISTEN": str(socket_path),
+                "CCA_CLAUDE_PATH": self.cli,
+                "CCA_WORKERS": str(self.workers),
+                "CCA_LOG_LEVEL": "debug",
+                "CCA_SCRATCH_DIR": str(self.scratch_dirs[index]),
+                "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{mock_port}",
+                "ANTHROPIC_API_KEY": "test-key",
+                "DISABLE_TELEMETRY": "1",
+                "DISABLE_AUTOUPDATER": "1",
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            }
+            env.update({k: str(v) for k, v in self.extra_env.items()})
+            self.instances.append(subprocess.Popen(
+                [str(binary)], env=env, cwd=str(self.prefix), stdin=subprocess.DEVNULL,
+                stdout=self._open(self.prefix / f"responder{index}.out"),
+                stderr=self._open(self.log_paths[index]), start_new_session=True))
+        deadline = time.monotonic() + START_TIMEOUT
+        for index, socket_path in enumerate(self.socket_paths):
+            while not socket_path.exists():
+                if self.instances[index].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"[{self.name}] responder {index} did not create "
+                                       f"{socket_path}:\n{self.log_tail()}")
+                time.sleep(0.05)
+
+        sockets = ",".join(str(p) for p in self.socket_paths)
+        for attempt in range(5):
+            self.port = free_port()
+            with open(self.nginx_conf, "w") as conf:
+                subprocess.run([str(REPO / "scripts" / "render-nginx-conf"), str(self.prefix),
+                                f"127.0.0.1:{self.port}", sockets, "11m",
+                                str(self.workers * self.count)],
+                               stdout=conf, check=True, timeout=30)
+            args = [nginx, "-p", str(self.prefix), "-c", str(self.nginx_conf),
+                    "-e", str(self.prefix / "error.log")]
+            if os.geteuid() == 0:
+                args += ["-g", "user root root;"]
+            self.nginx = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=self._open(self.prefix / "nginx.out", "ab"),
+                stderr=subprocess.STDOUT, start_new_session=True)
+            if self._wait_http():
+                return self
+            err = self.nginx_error_log()
+            self._stop_nginx()
+            if "Address already in use" not in err:
+                raise RuntimeError(f"[{self.name}] nginx did not answer GET /health:\n{err[-3000:]}")
+        raise RuntimeError(f"[{self.name}] could not start nginx on a free port")
+
+    def _open(self, path: Path, mode="wb"):
+        f = open(path, mode)
+        self._files.append(f)
+        return f
+
+    def _wait_http(self) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.nginx.poll() is not None:
+                return False
+            try:
+                httpx.get(self.base_url + "/health", timeout=5.0)
+                return True
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        return False
+
+    def _stop_nginx(self):
+        if self.nginx is None:
+            return
+        if self.nginx.poll() is None:
+            try:
+                self.nginx.send_signal(signal.SIGQUIT)
+                self.nginx.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(self.nginx, signal.SIGKILL)
+        try:
+            self.nginx.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        try:
+            self._stop_nginx()
+        finally:
+            leftovers = set()
+            for proc in self.instances:
+                if proc.poll() is None:
+                    leftovers.update(proc_descendants(proc.pid))
+                    proc.send_signal(signal.SIGTERM)
+            for proc in self.instances:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+                _signal_group(proc, signal.SIGKILL)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            _kill_pids(leftovers)
+            prefix = str(self.prefix)
+            strays = []
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit() or int(entry) == os.getpid():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        cmd = f.read().decode("utf-8", "replace")
+                    cwd = os.readlink(f"/proc/{entry}/cwd")
+                except OSError:
+                    continue
+                if prefix in cmd or cwd.startswith(prefix):
+                    strays.append(int(entry))
+            _kill_pids(strays)
+            for f in self._files:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            if not os.environ.get("CCA_KEEP_TMP"):
+                shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def __repr__(self):
+        return f"<ScaledStack {self.name} {self.base_url} pids={[p.pid for p in self.instances]}>"
+
+
 # -- fixtures ------------------------------------------------------------------
 
 
@@ -443,6 +640,29 @@ def claude_model(real_models) -> str:
         if name in real_models and name.startswith("claude"):
             return name
     return real_models[0]
+
+
+@pytest.fixture
+def make_scaled_stack(mock_upstream):
+    """A factory: ``make_scaled_stack(count=2, fake=True, extra_env=None)`` starts ``count``
+    responders (one socket each) behind one nginx; all are stopped when the test ends."""
+    started: list[ScaledStack] = []
+
+    def make(count: int = 2, fake: bool = True, cli: str | None = None,
+             extra_env: dict | None = None, name: str = "scaled", workers: int = WORKERS):
+        prefix = Path(tempfile.mkdtemp(prefix="cca-"))
+        if fake:
+            cli = install_fake_cli(prefix / "fakecli", prefix / "fake-cli-log")
+        if cli is None:
+            cli = real_cli_path()
+        stack = ScaledStack(name, prefix, cli, count, extra_env or {}, workers)
+        started.append(stack)
+        stack.start(mock_upstream.port)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,241 @@
+"""Scale-out: two responders (one socket each, the same fake CLI) behind one nginx upstream.
+
+When one instance dies (SIGKILL) its in-flight requests end at once (a clean error or a cut
+stream, never a hang) and new requests go to the other; a POST that reached the dead instance is
+never retried on the other (it may have started a CLI turn). When one is stopped (SIGTERM), its
+in-flight streams finish (graceful drain) and new requests go to the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from support import chat_body, iter_sse_data, post_chat, unique, wait_until
+
+MODEL = "claude-sonnet-4-5"
+STREAMS = 6            # FAKE:slow streams in flight (10 deltas 0.5 s apart: ~5 s each)
+FOLLOW_UPS = 20        # requests in a row that must all succeed on the surviving instance
+END_WITHIN = 4.0       # seconds for a stream on a killed instance to end
+
+
+def fake_answer(prompt: str) -> str:
+    return f"Fake answer to: {prompt}"
+
+
+class StreamClient(threading.Thread):
+    """One streaming chat completion read raw in a thread: status, payloads, error, end time."""
+
+    def __init__(self, stack, prompt: str, timeout: float = 30.0):
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.prompt = prompt
+        self.timeout = timeout
+        self.status: int | None = None
+        self.body = b""
+        self.payloads: list[str] = []
+        self.error: str | None = None
+        self.ended_at: float | None = None
+        self.first_payload = threading.Event()
+
+    def run(self):
+        try:
+            with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=5.0)) as client:
+                with client.stream("POST", self.stack.base_url + "/v1/chat/completions",
+                                   json=chat_body(self.prompt, MODEL, stream=True)) as resp:
+                    self.status = resp.status_code
+                    if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                        self.body = resp.read()
+                    else:
+                        for payload in iter_sse_data(resp.iter_lines()):
+                            self.payloads.append(payload)
+                            self.first_payload.set()
+        except httpx.HTTPError as err:
+            self.error = repr(err)
+        finally:
+            self.ended_at = time.monotonic()
+            self.first_payload.set()
+
+    @property
+    def done(self) -> bool:
+        return bool(self.payloads) and self.payloads[-1] == "[DONE]"
+
+    @property
+    def text(self) -> str:
+        out = []
+        for payload in self.payloads:
+            if payload == "[DONE]":
+                continue
+            event = json.loads(payload)
+            for choice in event.get("choices") or []:
+                out.append((choice.get("delta") or {}).get("content") or "")
+        return "".join(out)
+
+    def describe(self) -> str:
+        return (f"status={self.status} error={self.error} done={self.done} "
+                f"text={self.text!r} body={self.body[:200]!r}")
+
+
+def instance_of(stack, token: str) -> int | None:
+    """Which responder (index into stack.instances) started the CLI for the prompt with ``token``
+    (from fake_claude.py's invocation log: its parent pid)."""
+    pids = [p.pid for p in stack.instances]
+    for entry in cli_starts_for(stack, token):
+        if entry.get("ppid") in pids:
+            return pids.index(entry["ppid"])
+    return None
+
+
+def invocations(stack) -> list[dict]:
+    """fake_claude.py's invocation log: argv, stdin lines, pid and parent pid of every CLI."""
+    try:
+        text = (stack.fake_log_dir / "invocations.jsonl").read_text()
+    except OSError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def cli_starts_for(stack, token: str) -> list[dict]:
+    return [e for e in invocations(stack) if any(token in s for s in e.get("stdin") or [])]
+
+
+def wait_for_instance(stack, token: str, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        index = instance_of(stack, token)
+        if index is not None:
+            return index
+        time.sleep(0.05)
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_streams(stack, count: int = STREAMS) -> tuple[list[StreamClient], dict[int, list[StreamClient]]]:
+    """Starts ``count`` slow streams and waits until each is flowing; returns them and which
+    instance serves each."""
+    clients = [StreamClient(stack, f"FAKE:slow {unique('s')}") for _ in range(count)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        assert client.first_payload.wait(15), f"a stream never started: {client.describe()}"
+        assert client.status == 200 and client.payloads, client.describe()
+    by_instance: dict[int, list[StreamClient]] = {}
+    for client in clients:
+        index = wait_for_instance(stack, client.prompt.split()[-1], 5)
+        assert index is not None, f"no CLI invocation logged for {client.prompt}"
+        by_instance.setdefault(index, []).append(client)
+    assert set(by_instance) == set(range(len(stack.instances))), \
+        f"nginx did not spread the streams over every instance: {by_instance}"
+    return clients, by_instance
+
+
+def follow_ups_all_succeed(stack, count: int = FOLLOW_UPS, per_request: float = 5.0):
+    results = []
+    for n in range(count):
+        prompt = f"after {n} {unique('f')}"
+        started = time.monotonic()
+        try:
+            resp = post_chat(stack, chat_body(prompt, MODEL), timeout=per_request)
+            content = resp.json()["choices"][0]["message"]["content"] \
+                if resp.status_code == 200 else resp.text[:200]
+            results.append((resp.status_code, round(time.monotonic() - started, 2), content, prompt))
+        except httpx.HTTPError as err:
+            results.append((repr(err), round(time.monotonic() - started, 2), None, prompt))
+    bad = [r for r in results if r[0] != 200 or r[2] != fake_answer(r[3])]
+    assert not bad, f"{len(bad)} of {count} follow-up requests failed: {bad[:5]}"
+    return results
+
+
+def test_sigkill_one_instance_ends_its_streams_and_the_other_takes_over(make_scaled_stack):
+    stack = make_scaled_stack(2, name="scale-kill")
+    clients, by_instance = start_streams(stack)
+    victim = stack.instances[0]
+    victim_clis = [e["pid"] for e in invocations(stack) if e["ppid"] == victim.pid]
+
+    killed_at = time.monotonic()
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=5)
+
+    for client in clients:
+        client.join(timeout=20)
+        assert not client.is_alive(), f"a stream hung after the kill: {client.describe()}"
+    for client in by_instance[0]:
+        took = client.ended_at - killed_at
+        assert took < END_WITHIN, f"a stream on the killed instance took {took:.1f}s to end"
+        # A cut stream (nginx ends the chunked body: no [DONE], no error event) or a clean
+        # error; whatever arrived is the start of this prompt's own answer.
+        assert client.status == 200 or client.body.startswith(b'{"error"'), client.describe()
+        assert fake_answer(client.prompt).startswith(client.text), client.describe()
+        assert not client.done, f"a stream on the killed instance claims to be complete: {client.describe()}"
+    for client in by_instance[1]:
+        assert client.done and client.text == fake_answer(client.prompt), client.describe()
+
+    follow_ups_all_succeed(stack)
+    assert stack.get("/health").status_code == 200
+    # The killed instance's CLIs lose their stdout and end on their next write.
+    left = wait_until(lambda: not [p for p in victim_clis if alive(p)], 5)
+    assert left, f"CLIs of the killed instance are still running: {[p for p in victim_clis if alive(p)]}"
+
+
+def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_scaled_stack):
+    # The status line is held back until the first token: a CLI that says nothing keeps nginx
+    # waiting for the response header, the one moment a retry would be possible.
+    stack = make_scaled_stack(2, name="scale-noretry", extra_env={"CCA_PING_INTERVAL_SECONDS": "60"})
+    token = unique("h")
+    client = StreamClient(stack, f"FAKE:hang {token}", timeout=20)
+    client.start()
+    index = wait_for_instance(stack, token, 10)
+    assert index is not None, "the CLI was never started"
+    time.sleep(0.3)
+    killed_at = time.monotonic()
+    os.kill(stack.instances[index].pid, signal.SIGKILL)
+    client.join(timeout=15)
+    assert not client.is_alive(), "the request hung after its responder was killed"
+    assert client.ended_at - killed_at < END_WITHIN, client.describe()
+    assert client.status == 503, client.describe()
+    err = json.loads(client.body)["error"]
+    assert err["code"] == "responder_unavailable", err
+    time.sleep(0.5)
+    starts = cli_starts_for(stack, token)
+    assert len(starts) == 1, f"the request was run {len(starts)} times: {[s['ppid'] for s in starts]}"
+
+
+def test_sigterm_one_instance_drains_its_streams_then_the_other_takes_over(make_scaled_stack):
+    stack = make_scaled_stack(2, name="scale-term")
+    clients, by_instance = start_streams(stack)
+    victim = stack.instances[0]
+    os.kill(victim.pid, signal.SIGTERM)
+    for client in clients:
+        client.join(timeout=20)
+        assert not client.is_alive(), f"a stream hung: {client.describe()}"
+    # Graceful drain: the stopped instance's streams end complete, like the others.
+    for client in clients:
+        assert client.done and client.text == fake_answer(client.prompt), client.describe()
+    assert victim.wait(timeout=10) == 0
+    assert not stack.socket_paths[0].exists(), "the stopped instance left its socket file"
+    follow_ups_all_succeed(stack)
+
+
+def test_while_an_instance_drains_new_requests_go_to_the_other(make_scaled_stack):
+    stack = make_scaled_stack(2, name="scale-drain")
+    clients, _ = start_streams(stack)
+    os.kill(stack.instances[0].pid, signal.SIGTERM)
+    try:
+        # The drain lasts ~4 s more (the slow streams): every request must be answered at once.
+        follow_ups_all_succeed(stack, count=10, per_request=2.0)
+    finally:
+        for client in clients:
+            client.join(timeout=20)
