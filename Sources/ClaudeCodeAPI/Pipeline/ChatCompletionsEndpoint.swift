@@ -87,7 +87,8 @@ public struct ChatCompletionsEndpoint: Sendable {
             scratch = try ScratchDirectory(parent: configuration.scratchRoot)
         } catch {
             logger.error("cannot create scratch folder", ["request_id": .string(requestID), "error": .string("\(error)")])
-            return .completed(fail(.scratchUnavailable("\(configuration.scratchRoot): \(error)"), writer: writer))
+            let detail = error is ScratchDirectory.Failure ? "\(error)" : "\(configuration.scratchRoot): \(error)"
+            return .completed(fail(.scratchUnavailable(detail), writer: writer))
         }
         defer { scratch.remove() }
 

@@ -4,7 +4,25 @@ import Foundation
 public struct ScratchDirectory: Sendable {
     public let path: String
 
+    /// Below this much free space the CLI is not started: it would fail writing its settings in some
+    /// less clear way (or fill the disk to the last byte).
+    public static let minimumFreeBytes: UInt64 = 16 << 20
+
+    public enum Failure: Error, CustomStringConvertible {
+        case diskFull(parent: String, freeBytes: UInt64)
+
+        public var description: String {
+            switch self {
+            case .diskFull(let parent, let free): "only \(free >> 10) KiB free in \(parent)"
+            }
+        }
+    }
+
+    /// Makes the folder, after checking that its file system has room.
     public init(parent: String) throws {
+        if let free = try? Syscalls.availableBytes(at: parent), free < Self.minimumFreeBytes {
+            throw Failure.diskFull(parent: parent, freeBytes: free)
+        }
         path = try Syscalls.makeTemporaryDirectory(in: parent, prefix: "cca-")
     }
 

@@ -118,6 +118,13 @@ public enum Syscalls {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
+    /// Bytes an unprivileged process may still write on the file system holding `path`.
+    public static func availableBytes(at path: String) throws -> UInt64 {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { throw SystemError("statvfs \(path)") }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
     /// Makes a private folder (mode 0700) named from `template`'s prefix and six random characters.
     public static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
         var template = Array("\(parent)/\(prefix)XXXXXX".utf8CString)

@@ -1,0 +1,93 @@
+"""Faults injected from outside: a CLI killed mid-stream, upstream server errors with the real CLI,
+and a scratch folder on a full disk. Each ends in a clear OpenAI error, and nothing is left running."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import httpx
+import pytest
+
+from support import assert_openai_error, chat_body, iter_sse_data, post_chat, unique, wait_until
+
+MODEL = "claude-sonnet-4-5"
+
+
+def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
+    """Streams until the first content delta, SIGKILLs the CLI's whole group, and returns every payload."""
+    payloads: list[str] = []
+    killed = False
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+        with client.stream("POST", stack.base_url + "/v1/chat/completions",
+                           json=chat_body(prompt, model, stream=True)) as resp:
+            assert resp.status_code == 200
+            for payload in iter_sse_data(resp.iter_lines()):
+                payloads.append(payload)
+                if not killed and payload != "[DONE]" and any(
+                        (c.get("delta") or {}).get("content") for c in json.loads(payload).get("choices") or []):
+                    children = stack.children(include_zombies=False)
+                    assert children, "the CLI should be running"
+                    for child in children:
+                        os.killpg(child["pid"], signal.SIGKILL)
+                    killed = True
+    assert killed, "no content arrived before the end of the stream"
+    return payloads
+
+
+def test_cli_killed_mid_stream_ends_with_an_error_event(fake_stack):
+    payloads = _stream_and_kill_cli(fake_stack, f"FAKE:slow {unique()}", MODEL)
+    assert payloads[-1] == "[DONE]"
+    error = json.loads(payloads[-2])["error"]
+    assert error["code"] == "cli_failed" and "signal 9" in error["message"]
+    assert wait_until(lambda: not fake_stack.children(), 2) or not fake_stack.children()
+    assert post_chat(fake_stack, chat_body(f"after {unique()}", MODEL)).status_code == 200
+
+
+def test_real_cli_killed_mid_stream_ends_with_an_error_event(real_stack, claude_model):
+    payloads = _stream_and_kill_cli(real_stack, f"MOCK:slow MOCK:long {unique()}", claude_model)
+    assert payloads[-1] == "[DONE]"
+    assert "error" in json.loads(payloads[-2])
+    assert wait_until(lambda: not real_stack.children(), 2) or not real_stack.children()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_500_with_the_real_cli_is_a_502(real_stack, claude_model, stream):
+    started = time.monotonic()
+    resp = post_chat(real_stack, chat_body(f"MOCK:500 {unique()}", claude_model, stream=stream))
+    assert_openai_error(resp, 502)
+    assert resp.json()["error"]["code"] == "upstream_error"
+    assert "500" in resp.json()["error"]["message"]
+    assert time.monotonic() - started < 15, "retries should be capped"
+
+
+@pytest.fixture
+def tiny_disk():
+    """A 1 MiB tmpfs: a scratch root with no room for a CLI's files."""
+    folder = tempfile.mkdtemp(prefix="cca-tinydisk-")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        os.rmdir(folder)
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); "
+                    "the unit test RequestPipelineTests.scratchUnavailable covers the error path")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", folder], capture_output=True)
+        os.rmdir(folder)
+
+
+def test_full_scratch_disk_is_a_clear_503(make_stack, tiny_disk):
+    stack = make_stack(fake=True, name="tiny-disk", extra_env={"CCA_SCRATCH_DIR": tiny_disk})
+    resp = post_chat(stack, chat_body(f"hello {unique()}", MODEL))
+    assert_openai_error(resp, 503)
+    error = resp.json()["error"]
+    assert error["code"] == "scratch_unavailable"
+    assert "free" in error["message"] and "disk" in error["message"].lower()
+    assert resp.headers.get("retry-after")
+    assert not stack.invocations(), "no CLI may start without room for its files"
+    assert os.listdir(tiny_disk) == []
