@@ -268,6 +268,23 @@ struct RequestPipelineTests {
         #expect(app.logLines.all.contains { $0.contains(#""client_disconnected":true"#) && $0.contains(#""status":499"#) })
     }
 
+    @Test("/status counts requests, CLI runs, refusals and tokens, in php-fpm's words")
+    func status() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        _ = app.chat()
+        _ = app.chat(#","stream":true"#)
+        _ = app.send("GET", "/nope")
+        let json = app.send("GET", "/status").json
+        let requests = try #require(json["requests"] as? [String: Any])
+        #expect(requests["accepted"] as? Int == 4)       // including this /status request
+        #expect(requests["in_flight"] as? Int == 1)
+        #expect((requests["by_status"] as? [String: Int]) == ["2xx": 2, "4xx": 1])
+        let cli = try #require(json["cli"] as? [String: Any])
+        #expect(cli["runs"] as? Int == 2 && cli["max_active"] as? Int == 1 && cli["active"] as? Int == 0)
+        #expect(cli["max_children_reached"] as? Int == 0)
+        #expect((json["tokens"] as? [String: Int]) == ["prompt": 50, "completion": 18])
+    }
+
     @Test("the access log has metadata and never the prompt")
     func logsHaveNoContent() throws {
         let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))

@@ -182,3 +182,13 @@ def test_cors_header_on_ordinary_and_error_responses(stack):
     assert ok.headers.get("access-control-allow-origin") == origin
     bad = stack.get("/nope", headers={"Origin": origin})
     assert bad.headers.get("access-control-allow-origin") == origin
+
+
+def test_status_page_counts_requests_through_nginx(fake_stack):
+    before = fake_stack.get("/status").json()
+    assert fake_stack.get("/v1/models").status_code == 200
+    after = fake_stack.get("/status").json()
+    assert after["requests"]["accepted"] >= before["requests"]["accepted"] + 2
+    assert after["requests"]["by_status"]["2xx"] >= before["requests"]["by_status"].get("2xx", 0) + 2
+    assert {"active", "capacity", "max_active", "waiting", "max_children_reached", "runs"} <= set(after["cli"])
+    assert after["draining"] is False

@@ -9,7 +9,8 @@ public final class APIApplication: Sendable {
     let cli: CLIProbe
     let chatCompletions: ChatCompletionsEndpoint
     private let cancellation: CancellationSignal
-    let startedAt = Int(Date().timeIntervalSince1970)
+    let stats = ServiceStats()
+    let startedAt = Date()
 
     public init(configuration: Configuration, launcher: any ProcessLauncher = PosixProcessLauncher(),
                 clock: any MonotonicClock = SystemClock(), logger: Logger) {
@@ -38,8 +39,10 @@ public final class APIApplication: Sendable {
     /// Answers one request. Never throws: every failure becomes an OpenAI error response.
     public func handle(_ request: HTTPRequest, body: inout some RequestBodyReader, writer: any ResponseWriter) {
         let start = clock.now()
+        stats.requestStarted()
         let outcome = route(request, body: &body, writer: writer)
         writer.end()
+        stats.requestFinished(outcome)
         var fields: [String: LogValue] = [
             "request_id": .string(request.requestID), "method": .string(request.method), "path": .string(request.path),
             "status": .int(outcome.status), "duration_ms": .int(Int((clock.now() - start) / 1_000_000)),
@@ -67,6 +70,9 @@ public final class APIApplication: Sendable {
         case "/v1/models", "/models":
             guard request.method == "GET" || request.method == "HEAD" else { return refuse(request, allowed: ["GET"], writer: writer) }
             return send(ModelList(data: modelEntries()), writer: writer)
+        case "/status":
+            guard request.method == "GET" || request.method == "HEAD" else { return refuse(request, allowed: ["GET"], writer: writer) }
+            return send(stats.report(slots: slots.snapshot, draining: slots.isDraining, startedAt: startedAt), writer: writer)
         case "/health", "/v1/health":
             guard request.method == "GET" || request.method == "HEAD" else { return refuse(request, allowed: ["GET"], writer: writer) }
             return health(writer: writer)
@@ -82,7 +88,8 @@ public final class APIApplication: Sendable {
     }
 
     private func modelEntries() -> [ModelList.Model] {
-        configuration.models.acceptedNames.map { ModelList.Model(id: $0, created: startedAt, ownedBy: "anthropic") }
+        let created = Int(startedAt.timeIntervalSince1970)
+        return configuration.models.acceptedNames.map { ModelList.Model(id: $0, created: created, ownedBy: "anthropic") }
     }
 
     private func health(writer: any ResponseWriter) -> RequestOutcome {

@@ -5,6 +5,7 @@ public final class CLISlots: @unchecked Sendable {
     public let capacity: Int
     private let condition = NSCondition()
     private var busy = 0
+    private var maxBusy = 0
     private var waiting = 0
     private var draining = false
     /// Times a request found every slot busy and waited in vain (php-fpm's "max children reached").
@@ -16,6 +17,8 @@ public final class CLISlots: @unchecked Sendable {
 
     public struct Snapshot: Sendable, Equatable {
         public var busy: Int
+        /// The most slots ever busy at once.
+        public var maxBusy: Int
         public var waiting: Int
         public var capacity: Int
         public var refusals: Int
@@ -23,7 +26,7 @@ public final class CLISlots: @unchecked Sendable {
 
     public var snapshot: Snapshot {
         condition.lock(); defer { condition.unlock() }
-        return Snapshot(busy: busy, waiting: waiting, capacity: capacity, refusals: refusals)
+        return Snapshot(busy: busy, maxBusy: maxBusy, waiting: waiting, capacity: capacity, refusals: refusals)
     }
 
     public enum Admission: Equatable, Sendable {
@@ -49,6 +52,7 @@ public final class CLISlots: @unchecked Sendable {
             return .refused
         }
         busy += 1
+        maxBusy = max(maxBusy, busy)
         return .admitted
     }
 
