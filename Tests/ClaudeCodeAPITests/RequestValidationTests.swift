@@ -84,6 +84,13 @@ struct RequestValidationTests {
         #expect(Set(request.ignoredParameters) == ["temperature", "top_p", "seed", "user", "logprobs"])
     }
 
+    @Test("stop takes a string or up to four strings")
+    func stopSequences() throws {
+        #expect(try validate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":"END"}"#).stopSequences == ["END"])
+        #expect(try validate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b"]}"#).stopSequences == ["a", "b"])
+        #expect(rejection(#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]}"#)?.param == "stop")
+    }
+
     @Test("nesting deeper than the limit is refused before decoding")
     func deepNesting() {
         let body = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)

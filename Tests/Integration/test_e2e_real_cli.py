@@ -334,3 +334,22 @@ def test_langchain_invoke_and_stream(real_stack, claude_model):
     pieces = [chunk.content for chunk in llm.stream("hi")]
     assert len([p for p in pieces if p]) > 1
     assert "".join(pieces) == expected("hi")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_stop_sequences_end_the_answer_with_the_official_client(real_stack, claude_model, stream):
+    client = openai_client(real_stack)
+    prompt = f"stop-test {unique()}"
+    if stream:
+        chunks = list(client.chat.completions.create(model=claude_model, stream=True, stop=["mock!"],
+                                                     messages=[{"role": "user", "content": prompt}]))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        reasons = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    else:
+        completion = client.chat.completions.create(model=claude_model, stop="mock!",
+                                                    messages=[{"role": "user", "content": prompt}])
+        text = completion.choices[0].message.content
+        reasons = [completion.choices[0].finish_reason]
+        assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+    assert text == "Hello from the "
+    assert reasons == ["stop"]

@@ -8,8 +8,11 @@
 /// - Success is decided by the result's `is_error`, never by `subtype`; the CLI's synthetic error text is never content.
 /// - A message cut by `max_tokens` ends the turn at once with `length`: left alone, the CLI would ask upstream to
 ///   continue (up to three more requests) and finally report an error.
+/// - OpenAI `stop` sequences are applied here (the CLI cannot send them upstream): the first one ends the turn with
+///   `stop`, without the sequence itself.
 public struct TurnTranslator {
     private let includeReasoning: Bool
+    private var stopMatcher: StopSequenceMatcher
     private var content = DeliveredText()
     private var reasoning = DeliveredText()
     /// Text of completed messages of this turn.
@@ -33,8 +36,9 @@ public struct TurnTranslator {
     /// The error the turn ended with, if it failed.
     public private(set) var failure: APIError?
 
-    public init(includeReasoning: Bool = false) {
+    public init(includeReasoning: Bool = false, stopSequences: [String] = []) {
         self.includeReasoning = includeReasoning
+        stopMatcher = StopSequenceMatcher(stopSequences)
     }
 
     /// Everything delivered as content so far.
@@ -59,8 +63,17 @@ public struct TurnTranslator {
             return []
         case .textDelta(_, let text):
             messageText.append(contentsOf: text.utf8)
-            let added = content.advance(to: committedText + messageText)
-            return added.isEmpty ? [] : [.content(added)]
+            var events = show(content.advance(to: committedText + messageText))
+            if stopMatcher.isStopped {
+                // Cut by a stop sequence: the CLI is ended before its result, so usage is what is known so far,
+                // with completion tokens estimated from the text (about four bytes a token) when not yet reported.
+                isFinished = true
+                finishedBeforeResult = true
+                var usage = messageUsage
+                usage.outputTokens = max(usage.outputTokens, (content.sent.count + 3) / 4)
+                events.append(.finished(.stop, Usage(usage)))
+            }
+            return events
         case .thinkingDelta(_, let text):
             guard includeReasoning else { return [] }
             messageReasoning.append(contentsOf: text.utf8)
@@ -72,7 +85,7 @@ public struct TurnTranslator {
             guard reason == "max_tokens" else { return [] }
             isFinished = true
             finishedBeforeResult = true
-            return [.finished(.length, Usage(messageUsage))]
+            return show(stopMatcher.finish()) + [.finished(.length, Usage(messageUsage))]
         case .messageStop(let abandoned):
             if !abandoned {
                 committedText += messageText
@@ -119,9 +132,16 @@ public struct TurnTranslator {
         var final = streamed
         if let text = result.text, text.utf8.count > streamed.count { final = Array(text.utf8) }
         if !unstreamedText.isEmpty, final.count <= streamed.count { final = streamed + unstreamedText }
-        let added = content.advance(to: final)
-        if !added.isEmpty { events.append(.content(added)) }
-        events.append(.finished(FinishReason(stopReason: result.stopReason ?? stopReason), Usage(result.usage)))
+        events += show(content.advance(to: final))
+        if !stopMatcher.isStopped { events += show(stopMatcher.finish()) }
+        let reason = stopMatcher.isStopped ? .stop : FinishReason(stopReason: result.stopReason ?? stopReason)
+        events.append(.finished(reason, Usage(result.usage)))
         return events
+    }
+
+    /// New text, through the stop sequences.
+    private mutating func show(_ added: String) -> [CompletionEvent] {
+        let shown = added.isEmpty ? "" : stopMatcher.feed(added)
+        return shown.isEmpty ? [] : [.content(shown)]
     }
 }

@@ -4,7 +4,7 @@ extension ChatCompletionRequest {
     /// Parameters accepted and validated, but that the CLI cannot honour (README: "Parameter policy").
     static let ignoredWhenPresent = [
         "temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-        "stop", "response_format", "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
+        "response_format", "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
         "reasoning_effort", "parallel_tool_calls", "tool_choice", "verbosity", "web_search_options", "safety_identifier",
         "prompt_cache_key",
     ]
@@ -46,7 +46,7 @@ extension ChatCompletionRequest {
         try optionalNumber(body, "presence_penalty", in: -2...2)
         try optionalNumber(body, "frequency_penalty", in: -2...2)
         _ = try optionalBool(body, "logprobs")
-        try validateStop(body["stop"])
+        let stopSequences = try validateStop(body["stop"])
         for key in ["tools", "functions"] {
             switch body[key] {
             case nil, .null?: continue
@@ -60,7 +60,7 @@ extension ChatCompletionRequest {
 
         let ignored = ignoredWhenPresent.filter { body[$0] != nil && body[$0] != .null }
         return ChatCompletionRequest(model: model, messages: messages, stream: stream, includeUsageInStream: includeUsage,
-                                     maxTokens: maxTokens, ignoredParameters: ignored)
+                                     maxTokens: maxTokens, stopSequences: stopSequences, ignoredParameters: ignored)
     }
 
     // MARK: Messages
@@ -190,15 +190,17 @@ extension ChatCompletionRequest {
         }
     }
 
-    private static func validateStop(_ value: JSONValue?) throws(APIError) {
+    private static func validateStop(_ value: JSONValue?) throws(APIError) -> [String] {
         switch value {
-        case nil, .null?, .string?: return
+        case nil, .null?: return []
+        case .string(let stop)?: return [stop]
         case .array(let items)?:
             guard items.count <= 4 else { throw APIError.invalidValue("stop", "'stop' takes at most 4 sequences.") }
-            for (index, item) in items.enumerated() {
-                guard case .string = item else {
+            return try items.enumerated().map { (index, item) throws(APIError) -> String in
+                guard case .string(let stop) = item else {
                     throw APIError.invalidType("stop[\(index)]", expected: "a string", got: item.typeName)
                 }
+                return stop
             }
         case let other?:
             throw APIError.invalidType("stop", expected: "a string or an array of strings", got: other.typeName)

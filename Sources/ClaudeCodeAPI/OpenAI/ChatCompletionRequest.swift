@@ -7,16 +7,19 @@ public struct ChatCompletionRequest: Equatable, Sendable {
     public var includeUsageInStream: Bool
     /// `max_completion_tokens`, or else `max_tokens`.
     public var maxTokens: Int?
+    /// `stop`: up to four sequences that end the output (applied by the service).
+    public var stopSequences: [String]
     /// Parameters accepted but not honoured (see README, "Parameter policy"), for the logs.
     public var ignoredParameters: [String]
 
     public init(model: String, messages: [ChatMessage], stream: Bool = false, includeUsageInStream: Bool = false,
-                maxTokens: Int? = nil, ignoredParameters: [String] = []) {
+                maxTokens: Int? = nil, stopSequences: [String] = [], ignoredParameters: [String] = []) {
         self.model = model
         self.messages = messages
         self.stream = stream
         self.includeUsageInStream = includeUsageInStream
         self.maxTokens = maxTokens
+        self.stopSequences = stopSequences
         self.ignoredParameters = ignoredParameters
     }
 }

@@ -112,17 +112,20 @@ public struct ChatCompletionsEndpoint: Sendable {
 
         if chat.stream {
             var responder = StreamingCompletionResponder(writer: writer, identity: identity, includeUsage: chat.includeUsageInStream)
-            return drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, stopSequences: chat.stopSequences, responder: &responder,
+                         requestID: requestID, writer: writer)
         } else {
             var responder = BufferedCompletionResponder(writer: writer, identity: identity)
-            return drive(process, invocation: invocation, responder: &responder, requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, stopSequences: chat.stopSequences, responder: &responder,
+                         requestID: requestID, writer: writer)
         }
     }
 
     /// Runs the turn to its end, whatever ends it, and always ends the process group.
-    private func drive<Responder: CompletionResponder>(_ process: any ChildProcess, invocation: CLIInvocation, responder: inout Responder,
+    private func drive<Responder: CompletionResponder>(_ process: any ChildProcess, invocation: CLIInvocation, stopSequences: [String],
+                                                       responder: inout Responder,
                                                        requestID: String, writer: any ResponseWriter) -> Attempt {
-        var translator = TurnTranslator()
+        var translator = TurnTranslator(stopSequences: stopSequences)
         let decoder = CLIEventDecoder()
         var runner = CLITurnRunner(process: process, standardInput: invocation.standardInput,
                                    clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation, clock: clock)
@@ -153,7 +156,7 @@ public struct ChatCompletionsEndpoint: Sendable {
         let exitStatus: Int32
         switch ending {
         case .consumerFinished where translator.finishedBeforeResult:
-            // Cut at max_tokens: stop the CLI before it asks upstream to continue.
+            // Cut at max_tokens or a stop sequence: stop the CLI before it asks upstream for more.
             writer.end()
             exitStatus = process.terminate(graceMilliseconds: 0)
         case .consumerFinished:
