@@ -41,6 +41,10 @@ struct CLIInvocationTests {
         #expect(env["CLAUDE_CODE_MAX_RETRIES"] == "1")
         #expect(env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "77")
         #expect(env["MAX_THINKING_TOKENS"] == "0")
+        let thinking = CLIInvocation(request: .init(conversation: CLIConversation(messages: [ChatMessage(role: .user, content: [.text("x")])]),
+                                                    cliModel: "m", maxTokens: nil, thinkingBudget: 8_192),
+                                     configuration: configuration, executable: "/usr/bin/claude", scratchDirectory: "/tmp/cca-x")
+        #expect(thinking.process.environment["MAX_THINKING_TOKENS"] == "8192")
     }
 
     @Test("prior turns go into a session transcript resumed with --resume")

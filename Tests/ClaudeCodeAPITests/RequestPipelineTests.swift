@@ -268,6 +268,20 @@ struct RequestPipelineTests {
         #expect(app.logLines.all.contains { $0.contains(#""client_disconnected":true"#) && $0.contains(#""status":499"#) })
     }
 
+    @Test("with reasoning_effort, thinking streams as reasoning_content and stays out of content")
+    func reasoningContent() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("thinking_partial_stream.jsonl"))
+        let chunks = app.chat(#","stream":true,"reasoning_effort":"low""#).chunks
+        let deltas = chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any] }
+        #expect(deltas.compactMap { $0["reasoning_content"] as? String }.joined() == "Let me think about this.")
+        #expect(deltas.compactMap { $0["content"] as? String }.joined() == answer)
+        let message = (app.chat(#","reasoning_effort":"low""#).json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["reasoning_content"] as? String == "Let me think about this.")
+        #expect(message?["content"] as? String == answer)
+        let plain = (app.chat().json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(plain?["reasoning_content"] == nil)
+    }
+
     @Test("/status counts requests, CLI runs, refusals and tokens, in php-fpm's words")
     func status() throws {
         let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))

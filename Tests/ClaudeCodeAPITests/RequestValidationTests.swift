@@ -84,6 +84,19 @@ struct RequestValidationTests {
         #expect(Set(request.ignoredParameters) == ["temperature", "top_p", "seed", "user", "logprobs"])
     }
 
+    @Test("reasoning_effort (or Anthropic's thinking) turns extended thinking on, within max_tokens")
+    func reasoningEffort() throws {
+        let base = #"{"model":"m","messages":[{"role":"user","content":"x"}]"#
+        #expect(try validate(base + "}").thinkingBudget == nil)
+        #expect(try validate(base + #","reasoning_effort":"medium"}"#).thinkingBudget == 8_192)
+        #expect(try validate(base + #","reasoning_effort":"minimal"}"#).thinkingBudget == nil)
+        #expect(try validate(base + #","reasoning_effort":"high","max_tokens":4000}"#).thinkingBudget == 3_999)
+        #expect(try validate(base + #","reasoning_effort":"high","max_tokens":1000}"#).thinkingBudget == nil)
+        #expect(try validate(base + #","thinking":{"type":"enabled","budget_tokens":5000}}"#).thinkingBudget == 5_000)
+        #expect(rejection(base + #","reasoning_effort":"maximal"}"#)?.param == "reasoning_effort")
+        #expect(rejection(base + #","thinking":{"type":"enabled","budget_tokens":10}}"#)?.param == "thinking.budget_tokens")
+    }
+
     @Test("stop takes a string or up to four strings")
     func stopSequences() throws {
         #expect(try validate(#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":"END"}"#).stopSequences == ["END"])

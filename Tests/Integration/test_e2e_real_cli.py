@@ -353,3 +353,19 @@ def test_stop_sequences_end_the_answer_with_the_official_client(real_stack, clau
         assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
     assert text == "Hello from the "
     assert reasons == ["stop"]
+
+
+def test_reasoning_effort_enables_thinking_and_returns_reasoning_content(client, claude_model, mock_upstream):
+    prompt = f"MOCK:thinking reason {unique()}"
+    completion = client.chat.completions.create(model=claude_model, reasoning_effort="low",
+                                                messages=[{"role": "user", "content": prompt}])
+    message = completion.choices[0].message
+    assert message.content.startswith("Hello from the mock!")
+    assert (message.model_extra or {}).get("reasoning_content"), "thinking should come back as reasoning_content"
+    assert (message.model_extra or {})["reasoning_content"] not in message.content
+    bodies = upstream_requests_with(mock_upstream, prompt)
+    assert bodies and bodies[0]["thinking"]["type"] == "enabled" and bodies[0]["thinking"]["budget_tokens"] == 2048
+    # Without it, thinking stays off upstream.
+    plain = f"plain {unique()}"
+    client.chat.completions.create(model=claude_model, messages=[{"role": "user", "content": plain}])
+    assert upstream_requests_with(mock_upstream, plain)[0].get("thinking", {}).get("type") == "disabled"

@@ -23,12 +23,16 @@ public struct CLIInvocation: Sendable {
         public var conversation: CLIConversation
         public var cliModel: String
         public var maxTokens: Int?
+        /// Extended thinking budget; nil turns thinking off.
+        public var thinkingBudget: Int?
         public var sessionID: String
 
-        public init(conversation: CLIConversation, cliModel: String, maxTokens: Int?, sessionID: String = UUID().uuidString.lowercased()) {
+        public init(conversation: CLIConversation, cliModel: String, maxTokens: Int?, thinkingBudget: Int? = nil,
+                    sessionID: String = UUID().uuidString.lowercased()) {
             self.conversation = conversation
             self.cliModel = cliModel
             self.maxTokens = maxTokens
+            self.thinkingBudget = thinkingBudget
             self.sessionID = sessionID
         }
     }
@@ -62,7 +66,8 @@ public struct CLIInvocation: Sendable {
         environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         environment["DISABLE_ERROR_REPORTING"] = "1"
         environment["CLAUDE_CODE_MAX_RETRIES"] = String(configuration.maxRetries)
-        environment["MAX_THINKING_TOKENS"] = "0"
+        // Off unless asked for: the CLI's own default budget breaks small max_tokens.
+        environment["MAX_THINKING_TOKENS"] = String(request.thinkingBudget ?? 0)
         if let maxTokens = request.maxTokens {
             environment["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = String(maxTokens)
         }

@@ -5,7 +5,7 @@ extension ChatCompletionRequest {
     static let ignoredWhenPresent = [
         "temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
         "response_format", "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
-        "reasoning_effort", "parallel_tool_calls", "tool_choice", "verbosity", "web_search_options", "safety_identifier",
+        "parallel_tool_calls", "tool_choice", "verbosity", "web_search_options", "safety_identifier",
         "prompt_cache_key",
     ]
 
@@ -47,6 +47,12 @@ extension ChatCompletionRequest {
         try optionalNumber(body, "frequency_penalty", in: -2...2)
         _ = try optionalBool(body, "logprobs")
         let stopSequences = try validateStop(body["stop"])
+        var thinkingBudget = try validateReasoningEffort(body["reasoning_effort"])
+        if let thinking = try validateThinking(body["thinking"]) { thinkingBudget = thinking }
+        // The API wants 1024 <= budget < max_tokens: no room for thinking below that.
+        if let budget = thinkingBudget, let maxTokens {
+            thinkingBudget = maxTokens <= 1024 ? nil : min(budget, maxTokens - 1)
+        }
         for key in ["tools", "functions"] {
             switch body[key] {
             case nil, .null?: continue
@@ -60,7 +66,8 @@ extension ChatCompletionRequest {
 
         let ignored = ignoredWhenPresent.filter { body[$0] != nil && body[$0] != .null }
         return ChatCompletionRequest(model: model, messages: messages, stream: stream, includeUsageInStream: includeUsage,
-                                     maxTokens: maxTokens, stopSequences: stopSequences, ignoredParameters: ignored)
+                                     maxTokens: maxTokens, stopSequences: stopSequences, thinkingBudget: thinkingBudget,
+                                     ignoredParameters: ignored)
     }
 
     // MARK: Messages
@@ -204,6 +211,45 @@ extension ChatCompletionRequest {
             }
         case let other?:
             throw APIError.invalidType("stop", expected: "a string or an array of strings", got: other.typeName)
+        }
+    }
+
+    /// Thinking budgets for OpenAI's `reasoning_effort`.
+    static let reasoningBudgets: [String: Int?] = [
+        "none": nil, "minimal": nil, "low": 2_048, "medium": 8_192, "high": 24_576, "xhigh": 32_000,
+    ]
+
+    private static func validateReasoningEffort(_ value: JSONValue?) throws(APIError) -> Int? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let effort)?:
+            guard let budget = reasoningBudgets[effort] else {
+                throw APIError.invalidValue("reasoning_effort",
+                    "Invalid value: '\(effort)'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high' and 'xhigh'.")
+            }
+            return budget
+        case let other?:
+            throw APIError.invalidType("reasoning_effort", expected: "a string", got: other.typeName)
+        }
+    }
+
+    /// Anthropic's own form, as its OpenAI compatibility layer accepts it: `{"type":"enabled","budget_tokens":N}`.
+    private static func validateThinking(_ value: JSONValue?) throws(APIError) -> Int?? {
+        switch value {
+        case nil, .null?: return .none
+        case .object(let fields)?:
+            switch fields["type"] {
+            case .string("disabled")?: return .some(nil)
+            case .string("enabled")?:
+                guard case .number(let budget)? = fields["budget_tokens"], budget == budget.rounded(), budget >= 1024, budget < 1e7 else {
+                    throw APIError.invalidValue("thinking.budget_tokens", "'thinking.budget_tokens' must be an integer of at least 1024.")
+                }
+                return .some(Int(budget))
+            default:
+                throw APIError.invalidValue("thinking.type", "'thinking.type' must be 'enabled' or 'disabled'.")
+            }
+        case let other?:
+            throw APIError.invalidType("thinking", expected: "an object", got: other.typeName)
         }
     }
 

@@ -9,17 +9,20 @@ public struct ChatCompletionRequest: Equatable, Sendable {
     public var maxTokens: Int?
     /// `stop`: up to four sequences that end the output (applied by the service).
     public var stopSequences: [String]
+    /// Extended thinking budget, from `reasoning_effort` (or Anthropic's `thinking`); nil = no thinking.
+    public var thinkingBudget: Int?
     /// Parameters accepted but not honoured (see README, "Parameter policy"), for the logs.
     public var ignoredParameters: [String]
 
     public init(model: String, messages: [ChatMessage], stream: Bool = false, includeUsageInStream: Bool = false,
-                maxTokens: Int? = nil, stopSequences: [String] = [], ignoredParameters: [String] = []) {
+                maxTokens: Int? = nil, stopSequences: [String] = [], thinkingBudget: Int? = nil, ignoredParameters: [String] = []) {
         self.model = model
         self.messages = messages
         self.stream = stream
         self.includeUsageInStream = includeUsageInStream
         self.maxTokens = maxTokens
         self.stopSequences = stopSequences
+        self.thinkingBudget = thinkingBudget
         self.ignoredParameters = ignoredParameters
     }
 }

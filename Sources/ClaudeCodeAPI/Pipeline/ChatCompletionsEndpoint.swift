@@ -40,7 +40,8 @@ public struct ChatCompletionsEndpoint: Sendable {
         if clientLeft() { return .clientGone(model: chat.model) }
 
         let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
-        let turn = CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel, maxTokens: chat.maxTokens)
+        let turn = CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel,
+                                         maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget)
         var outcome: RequestOutcome
         // A CLI that fails before printing anything (spawn error, crash at start-up) gets one more try on a
         // fresh process; once output has begun, never.
@@ -112,20 +113,22 @@ public struct ChatCompletionsEndpoint: Sendable {
 
         if chat.stream {
             var responder = StreamingCompletionResponder(writer: writer, identity: identity, includeUsage: chat.includeUsageInStream)
-            return drive(process, invocation: invocation, stopSequences: chat.stopSequences, responder: &responder,
-                         requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, translator: TurnTranslator(includeReasoning: chat.thinkingBudget != nil,
+                                                                                     stopSequences: chat.stopSequences),
+                         responder: &responder, requestID: requestID, writer: writer)
         } else {
             var responder = BufferedCompletionResponder(writer: writer, identity: identity)
-            return drive(process, invocation: invocation, stopSequences: chat.stopSequences, responder: &responder,
-                         requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, translator: TurnTranslator(includeReasoning: chat.thinkingBudget != nil,
+                                                                                     stopSequences: chat.stopSequences),
+                         responder: &responder, requestID: requestID, writer: writer)
         }
     }
 
     /// Runs the turn to its end, whatever ends it, and always ends the process group.
-    private func drive<Responder: CompletionResponder>(_ process: any ChildProcess, invocation: CLIInvocation, stopSequences: [String],
+    private func drive<Responder: CompletionResponder>(_ process: any ChildProcess, invocation: CLIInvocation, translator: TurnTranslator,
                                                        responder: inout Responder,
                                                        requestID: String, writer: any ResponseWriter) -> Attempt {
-        var translator = TurnTranslator(stopSequences: stopSequences)
+        var translator = translator
         let decoder = CLIEventDecoder()
         var runner = CLITurnRunner(process: process, standardInput: invocation.standardInput,
                                    clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation, clock: clock)
