@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Tests" / "Integration"))
 from mock_anthropic import MockAnthropic  # noqa: E402
+from stack import Stack  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 CLAUDE = os.environ["CLAUDE_BIN"]
@@ -39,20 +38,6 @@ PROMPT = "Say hello in a short sentence."
 ARGS = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
         "--input-format", "stream-json", "--bare", "--tools", "", "--no-session-persistence",
         "--model", MODEL, "--system-prompt", "You are terse."]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status(pid: int) -> tuple[int, int]:
-    rss = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1])
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def bare_cli(mock_url: str) -> tuple[float, float]:
@@ -110,73 +95,37 @@ def summary(name: str, values: list[float]) -> str:
 
 def main() -> int:
     mock = MockAnthropic().start()
-    run_dir = Path(tempfile.mkdtemp(prefix="cca-bench-run-"))
-    run_dir.chmod(0o755)
-    sock = run_dir / "fcgi.sock"
-    port = free_port()
-    env = dict(os.environ, CCA_LISTEN=str(sock), CCA_CLAUDE_PATH=CLAUDE, ANTHROPIC_BASE_URL=mock.url,
-               ANTHROPIC_API_KEY="test-key", CCA_LOG_LEVEL="warning")
-    if os.geteuid() == 0:
-        env["CCA_SOCKET_GROUP"] = subprocess.run(["id", "-gn", "nobody"], capture_output=True, text=True).stdout.strip()
-    responder = subprocess.Popen([RESPONDER], env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-    nginx = None
     try:
-        for _ in range(200):
-            if sock.exists():
-                break
-            time.sleep(0.02)
-        conf = run_dir / "nginx.conf"
-        conf.write_text(subprocess.run([str(REPO / "scripts/render-nginx-conf"), str(run_dir / "nginx"),
-                                        f"127.0.0.1:{port}", str(sock)], capture_output=True, text=True, check=True).stdout)
-        nginx = subprocess.Popen(["nginx", "-p", str(run_dir / "nginx"), "-c", str(conf), "-e", str(run_dir / "nginx/error.log")],
-                                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-        for _ in range(100):
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        # Warm up both paths (page cache, first-run files).
-        bare_cli(mock.url); gateway_stream(client)
-        rss_before, fds_before = proc_status(responder.pid)
+        # The responder's default worker count (32); warnings only, so logging costs nothing.
+        with Stack(CLAUDE, mock.url, name="bench", binary=RESPONDER, workers=32, log_level="warning") as stack, \
+                httpx.Client(base_url=stack.base_url, timeout=60) as client:
+            # Warm up both paths (page cache, first-run files).
+            bare_cli(mock.url); gateway_stream(client)
+            before = stack.proc_status()
 
-        bare_first, bare_total, gw_first, gw_total, gw_block = [], [], [], [], []
-        for _ in range(ROUNDS):
-            f, t = bare_cli(mock.url); bare_first.append(f); bare_total.append(t)
-            f, t = gateway_stream(client); gw_first.append(f); gw_total.append(t)
-            gw_block.append(gateway_blocking(client))
-        time.sleep(0.3)
-        rss_after, fds_after = proc_status(responder.pid)
-
-        print(f"\nclaude-code-api bench: {ROUNDS} interleaved rounds, mock upstream on loopback, CLI {CLAUDE}")
-        print("\n| path | median ms | p90 ms | min ms |\n|---|---|---|---|")
-        print(summary("bare CLI: first text delta", bare_first))
-        print(summary("gateway (nginx+FastCGI) stream: first content chunk", gw_first))
-        print(summary("bare CLI: result line", bare_total))
-        print(summary("gateway stream: [DONE]", gw_total))
-        print(summary("gateway non-streaming: full response", gw_block))
-        ratio = statistics.median(gw_first) / statistics.median(bare_first)
-        overhead = (statistics.median(gw_first) - statistics.median(bare_first)) * 1000
-        print(f"\ntime to first token, gateway / bare CLI: {ratio:.3f}x ({overhead:+.0f} ms median)")
-        print(f"responder RSS: {rss_before/1024:.1f} MiB before, {rss_after/1024:.1f} MiB after {ROUNDS * 2 + 1} requests; "
-              f"open descriptors: {fds_before} before, {fds_after} after")
-        return 0
+            bare_first, bare_total, gw_first, gw_total, gw_block = [], [], [], [], []
+            for _ in range(ROUNDS):
+                f, t = bare_cli(mock.url); bare_first.append(f); bare_total.append(t)
+                f, t = gateway_stream(client); gw_first.append(f); gw_total.append(t)
+                gw_block.append(gateway_blocking(client))
+            time.sleep(0.3)
+            after = stack.proc_status()
     finally:
-        if nginx:
-            os.killpg(nginx.pid, signal.SIGQUIT)
-            try:
-                nginx.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(nginx.pid, signal.SIGKILL)
-        responder.send_signal(signal.SIGTERM)
-        try:
-            responder.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(responder.pid, signal.SIGKILL)
         mock.stop()
-        shutil.rmtree(run_dir, ignore_errors=True)
+
+    print(f"\nclaude-code-api bench: {ROUNDS} interleaved rounds, mock upstream on loopback, CLI {CLAUDE}")
+    print("\n| path | median ms | p90 ms | min ms |\n|---|---|---|---|")
+    print(summary("bare CLI: first text delta", bare_first))
+    print(summary("gateway (nginx+FastCGI) stream: first content chunk", gw_first))
+    print(summary("bare CLI: result line", bare_total))
+    print(summary("gateway stream: [DONE]", gw_total))
+    print(summary("gateway non-streaming: full response", gw_block))
+    ratio = statistics.median(gw_first) / statistics.median(bare_first)
+    overhead = (statistics.median(gw_first) - statistics.median(bare_first)) * 1000
+    print(f"\ntime to first token, gateway / bare CLI: {ratio:.3f}x ({overhead:+.0f} ms median)")
+    print(f"responder RSS: {before['rss_kib']/1024:.1f} MiB before, {after['rss_kib']/1024:.1f} MiB after "
+          f"{ROUNDS * 2 + 1} requests; open descriptors: {before['fds']} before, {after['fds']} after")
+    return 0
 
 
 if __name__ == "__main__":

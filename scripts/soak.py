@@ -25,10 +25,7 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +39,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Tests" / "Integration"))
 from mock_anthropic import MockAnthropic  # noqa: E402
+from stack import Stack, install_fake_cli  # noqa: E402
 
 RESPONDER = os.environ.get("CCA_BIN", str(REPO / ".build/release/claude-code-api"))
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "10000"))
@@ -64,150 +62,27 @@ def violation(message: str):
 # -- the stack ----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def soak_stack(name: str, run_dir: Path, cli: str, mock: MockAnthropic, env: dict) -> Stack:
+    """nginx + one responder (16 workers) in <run>/<name>; the run folder is removed by main()."""
+    return Stack(cli, mock.url, name=name, binary=RESPONDER, workers=16, log_level="warning", extra_env=env,
+                 prefix=run_dir / name, keep_tmp=True)
 
 
-def install_fake_cli(folder: Path) -> str:
-    """fake_claude.py with an absolute interpreter (the responder gives the CLI PATH=/usr/local/bin:/usr/bin:/bin)."""
-    folder.mkdir(parents=True)
-    lines = (REPO / "Tests/Integration/fake_claude.py").read_text().splitlines(keepends=True)
-    lines[0] = f"#!{sys.executable}\n"
-    target = folder / "claude"
-    target.write_text("".join(lines))
-    target.chmod(0o755)
-    return str(target)
+def sample(stack: Stack) -> dict:
+    """The responder's RSS, threads, descriptors and children, and the cca-* folders in its scratch folder."""
+    return {**stack.proc_status(), "children": len(stack.children()),
+            "scratch": len([p for p in os.listdir(stack.scratch_dir) if p.startswith("cca-")])}
 
 
-def proc_children(pid: int) -> list[tuple[int, str]]:
-    """(pid, state) of every process whose parent is pid, zombies included."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            rest = stat[stat.rindex(")") + 2:].split()
-            if int(rest[1]) == pid:
-                out.append((int(entry), rest[0]))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-class Stack:
-    """nginx + one responder in a run folder; the responder's scratch folder is <run>/scratch."""
-
-    def __init__(self, name: str, run_dir: Path, cli: str, mock_url: str, env: dict):
-        self.name = name
-        self.dir = run_dir / name
-        self.dir.mkdir()
-        self.dir.chmod(0o755)
-        self.socket = self.dir / "fcgi.sock"
-        self.scratch = self.dir / "scratch"
-        self.scratch.mkdir()
-        (self.dir / "home").mkdir()
-        (self.dir / "tmp").mkdir()
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "HOME": str(self.dir / "home"),
-            "LANG": "C.UTF-8", "TMPDIR": str(self.dir / "tmp"), "CCA_LISTEN": str(self.socket), "CCA_CLAUDE_PATH": cli,
-            "CCA_SCRATCH_DIR": str(self.scratch), "CCA_LOG_LEVEL": "warning", "ANTHROPIC_BASE_URL": mock_url,
-            "ANTHROPIC_API_KEY": "test-key", "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        }
-        if os.geteuid() == 0:
-            self.env["CCA_SOCKET_GROUP"] = subprocess.run(["id", "-gn", "nobody"], capture_output=True,
-                                                          text=True).stdout.strip()
-        self.env.update(env)
-        self.workers = int(self.env.get("CCA_WORKERS", "16"))
-        self.responder: subprocess.Popen | None = None
-        self.nginx: subprocess.Popen | None = None
-        self.port = 0
-        self._log = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.responder.pid
-
-    def start(self) -> "Stack":
-        self._log = open(self.dir / "responder.log", "wb")
-        self.responder = subprocess.Popen([RESPONDER], env=self.env, cwd=str(self.dir), stdin=subprocess.DEVNULL,
-                                          stdout=self._log, stderr=self._log, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while not self.socket.exists():
-            if self.responder.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"[{self.name}] the responder did not start:\n{self.log_tail()}")
-            time.sleep(0.02)
-        self.port = free_port()
-        conf = self.dir / "nginx.conf"
-        conf.write_text(subprocess.run(
-            [str(REPO / "scripts/render-nginx-conf"), str(self.dir / "nginx"), f"127.0.0.1:{self.port}",
-             str(self.socket), "11m", str(self.workers)], capture_output=True, text=True, check=True).stdout)
-        self.nginx = subprocess.Popen(["nginx", "-p", str(self.dir / "nginx"), "-c", str(conf),
-                                       "-e", str(self.dir / "nginx/error.log")],
-                                      start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=5).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"[{self.name}] GET /health never answered 200:\n{self.log_tail()}")
-
-    def sample(self) -> dict:
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
-                "fds": len(os.listdir(f"/proc/{self.pid}/fd")), "children": len(proc_children(self.pid)),
-                "scratch": len([p for p in os.listdir(self.scratch) if p.startswith("cca-")])}
-
-    def wait_idle(self, fds: int | None, timeout: float = 10.0) -> dict:
-        """Waits until no child, no scratch folder and (if given) the idle descriptor count; returns a sample."""
-        deadline = time.monotonic() + timeout
-        while True:
-            s = self.sample()
-            if (not s["children"] and not s["scratch"] and (fds is None or s["fds"] <= fds)) \
-                    or time.monotonic() > deadline:
-                return s
-            time.sleep(0.1)
-
-    def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join((self.dir / "responder.log").read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.nginx and self.nginx.poll() is None:
-            os.killpg(self.nginx.pid, signal.SIGQUIT)
-            try:
-                self.nginx.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.nginx.pid, signal.SIGKILL)
-                self.nginx.wait(timeout=5)
-        if self.responder and self.responder.poll() is None:
-            children = [pid for pid, _ in proc_children(self.responder.pid)]
-            self.responder.send_signal(signal.SIGTERM)
-            try:
-                self.responder.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.responder.pid, signal.SIGKILL)
-                self.responder.wait(timeout=5)
-            for pid in children:  # CLIs lead their own process groups
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        if self._log:
-            self._log.close()
+def wait_idle(stack: Stack, fds: int | None, timeout: float = 10.0) -> dict:
+    """Waits until no child, no scratch folder and (if given) the idle descriptor count; returns a sample."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = sample(stack)
+        if (not s["children"] and not s["scratch"] and (fds is None or s["fds"] <= fds)) \
+                or time.monotonic() > deadline:
+            return s
+        time.sleep(0.1)
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -253,8 +128,8 @@ def mib(kib: int) -> str:
 
 def burst(run_dir: Path, mock: MockAnthropic) -> dict:
     cli = os.environ["CLAUDE_BIN"]
-    stack = Stack("burst", run_dir, cli, mock.url, {"CCA_MAX_CONCURRENT_CLI": str(BURST_SLOTS), "CCA_WORKERS": "16",
-                                                    "CCA_QUEUE_TIMEOUT_MS": "250"})
+    stack = soak_stack("burst", run_dir, cli, mock, {"CCA_MAX_CONCURRENT_CLI": str(BURST_SLOTS),
+                                                     "CCA_QUEUE_TIMEOUT_MS": "250"})
     n = BURST_SLOTS * 3
     counts = {"ok": 0, "429": 0, "bad": 0}
     latency_429: list[float] = []
@@ -266,9 +141,9 @@ def burst(run_dir: Path, mock: MockAnthropic) -> dict:
         stack.start()
         # Warm up (page cache, the CLI's first-run files).
         with httpx.Client(timeout=TIMEOUT) as client:
-            client.post(stack.url + "/v1/chat/completions",
+            client.post(stack.base_url + "/v1/chat/completions",
                         json={"model": MODEL, "messages": [{"role": "user", "content": "warm up"}]})
-        idle = stack.wait_idle(None)
+        idle = wait_idle(stack, None)
         for rnd in range(BURST_ROUNDS):
             prompts = [f"burst round {rnd} client {i} token {uuid.uuid4().hex}" for i in range(n)]
             barrier = threading.Barrier(n)
@@ -278,11 +153,11 @@ def burst(run_dir: Path, mock: MockAnthropic) -> dict:
                 out = results[i]
                 with httpx.Client(timeout=TIMEOUT) as client:
                     body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": prompts[i]}]}
-                    client.get(stack.url + "/health")  # open the connection before the barrier
+                    client.get(stack.base_url + "/health")  # open the connection before the barrier
                     barrier.wait(timeout=30)
                     t0 = time.perf_counter()
                     try:
-                        with client.stream("POST", stack.url + "/v1/chat/completions", json=body) as resp:
+                        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
                             out["status"] = resp.status_code
                             out["headers"] = resp.headers
                             out["t_status"] = time.perf_counter() - t0
@@ -337,7 +212,7 @@ def burst(run_dir: Path, mock: MockAnthropic) -> dict:
             counts["ok"] += round_ok
             counts["429"] += round_429
             print(f"  round {rnd + 1}: {round_ok} complete streams, {round_429} x 429", flush=True)
-            after = stack.wait_idle(idle["fds"])
+            after = wait_idle(stack, idle["fds"])
             if after["children"] or after["scratch"]:
                 violation(f"round {rnd}: left behind {after['children']} children, {after['scratch']} scratch folders")
         if counts["ok"] < BURST_ROUNDS * BURST_SLOTS:
@@ -346,7 +221,7 @@ def burst(run_dir: Path, mock: MockAnthropic) -> dict:
         if not latency_429:
             violation("no 429 at 3x capacity: the slot limit did not hold")
     finally:
-        stack.stop()
+        stack.close()
     total = BURST_ROUNDS * n
     report = {"requests": total, **counts, "seconds": time.monotonic() - started}
     print(f"  burst: {total} requests -> {counts['ok']} complete streams of their own prompt, {counts['429']} x 429 "
@@ -450,7 +325,7 @@ def volume_request(url: str, kind: str, stream: bool) -> str | None:
 
 def volume(run_dir: Path, mock: MockAnthropic) -> dict:
     cli = install_fake_cli(run_dir / "fakecli")
-    stack = Stack("volume", run_dir, cli, mock.url, {"CCA_WORKERS": "16", "CCA_MAX_CONCURRENT_CLI": "16"})
+    stack = soak_stack("volume", run_dir, cli, mock, {"CCA_MAX_CONCURRENT_CLI": "16"})
     jobs = plan(REQUESTS)
     tally: dict[str, int] = {}
     for kind, stream in jobs:
@@ -465,10 +340,10 @@ def volume(run_dir: Path, mock: MockAnthropic) -> dict:
         stack.start()
         # Warm up every path once, then take the idle baseline.
         for kind, stream in [(k, s) for k, _ in KINDS for s in (True, False)]:
-            volume_request(stack.url, kind, stream)
-        before = stack.wait_idle(None, timeout=5)
+            volume_request(stack.base_url, kind, stream)
+        before = wait_idle(stack, None, timeout=5)
         time.sleep(1.0)
-        before = stack.sample()
+        before = sample(stack)
         samples.append(("before", before))
         print(f"  {'at':>7} | RSS MiB | fds | threads | children | scratch | req/s", flush=True)
         print(f"  {'before':>7} | {mib(before['rss_kib']):>7} | {before['fds']:>3} | {before['threads']:>7} | "
@@ -478,7 +353,7 @@ def volume(run_dir: Path, mock: MockAnthropic) -> dict:
             for start in range(0, REQUESTS, SAMPLE_EVERY):
                 chunk = jobs[start:start + SAMPLE_EVERY]
                 t0 = time.monotonic()
-                for problem in pool.map(lambda job: volume_request(stack.url, *job), chunk):
+                for problem in pool.map(lambda job: volume_request(stack.base_url, *job), chunk):
                     if problem:
                         failures.append(problem)
                 done_count += len(chunk)
@@ -486,18 +361,18 @@ def volume(run_dir: Path, mock: MockAnthropic) -> dict:
                 if stack.responder.poll() is not None:
                     violation(f"the responder exited with {stack.responder.returncode} after {done_count} requests")
                     break
-                s = stack.sample()
+                s = sample(stack)
                 samples.append((str(done_count), s))
                 print(f"  {done_count:>7} | {mib(s['rss_kib']):>7} | {s['fds']:>3} | {s['threads']:>7} | "
                       f"{s['children']:>8} | {s['scratch']:>7} | {rate:5.1f}", flush=True)
         # Settle: the last CLIs ended and reaped, their folders removed.
-        after = stack.wait_idle(before["fds"], timeout=10)
+        after = wait_idle(stack, before["fds"], timeout=10)
         time.sleep(1.0)
-        after = stack.sample()
+        after = sample(stack)
         samples.append(("after", after))
         print(f"  {'after':>7} | {mib(after['rss_kib']):>7} | {after['fds']:>3} | {after['threads']:>7} | "
               f"{after['children']:>8} | {after['scratch']:>7} |", flush=True)
-        leftover_dirs = [p for p in os.listdir(stack.scratch) if p.startswith("cca-")]
+        leftover_dirs = [p for p in os.listdir(stack.scratch_dir) if p.startswith("cca-")]
 
         growth = (after["rss_kib"] - before["rss_kib"]) / 1024
         peak = max(s["rss_kib"] for _, s in samples) / 1024
@@ -514,13 +389,13 @@ def volume(run_dir: Path, mock: MockAnthropic) -> dict:
         if after["fds"] != before["fds"]:
             violation(f"open descriptors {before['fds']} idle before, {after['fds']} after")
         if after["children"]:
-            violation(f"{after['children']} child processes of the responder left: {proc_children(stack.pid)}")
+            violation(f"{after['children']} child processes of the responder left: {stack.children()}")
         if leftover_dirs:
-            violation(f"{len(leftover_dirs)} cca-* scratch folders left in {stack.scratch}: {leftover_dirs[:5]}")
+            violation(f"{len(leftover_dirs)} cca-* scratch folders left in {stack.scratch_dir}: {leftover_dirs[:5]}")
         if stack.responder.poll() is not None:
             violation(f"the responder is gone (exit {stack.responder.returncode})")
     finally:
-        stack.stop()
+        stack.close()
     return {"requests": REQUESTS, "failures": len(failures), "samples": samples,
             "seconds": time.monotonic() - started}
 
