@@ -87,3 +87,55 @@ def test_sigterm_with_a_stream_in_flight_ends_it_cleanly(make_stack):
         f"stream neither finished nor reported an error: {text!r}"
     left = wait_until(lambda: not fake_cli_processes(stack), 3)
     assert left, f"CLI processes outlived the responder: {fake_cli_processes(stack)}"
+
+
+def test_past_the_drain_deadline_streams_end_with_a_shutting_down_event(make_stack):
+    stack = make_stack(fake=True, name="drain-deadline", extra_env={"CCA_DRAIN_TIMEOUT_SECONDS": "1"})
+    payloads: list[str] = []
+    started_streaming = threading.Event()
+
+    def client():
+        with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as c:
+            with c.stream("POST", stack.base_url + "/v1/chat/completions",
+                          json=chat_body(f"FAKE:slow {unique()}", MODEL, stream=True)) as resp:
+                for payload in iter_sse_data(resp.iter_lines()):
+                    payloads.append(payload)
+                    started_streaming.set()
+
+    # FAKE:slow streams a delta every 0.5 s for 5 s: longer than the 1 s drain deadline.
+    streamer = threading.Thread(target=client, daemon=True)
+    streamer.start()
+    assert started_streaming.wait(10), "the stream never started"
+    started = time.monotonic()
+    os.kill(stack.responder_pid, signal.SIGTERM)
+    code = stack.responder.wait(timeout=20)
+    elapsed = time.monotonic() - started
+    streamer.join(timeout=10)
+    assert code == 0
+    assert 0.8 < elapsed < 5, f"stopped after {elapsed:.1f}s with a 1 s drain deadline"
+    assert payloads[-1] == "[DONE]", payloads
+    assert json.loads(payloads[-2])["error"]["code"] == "shutting_down"
+    assert not fake_cli_processes(stack), "a CLI outlived the responder"
+
+
+def test_sighup_is_ignored_and_the_responder_keeps_serving(make_stack):
+    stack = make_stack(fake=True, name="sighup")
+    os.kill(stack.responder_pid, signal.SIGHUP)
+    time.sleep(0.3)
+    assert stack.responder.poll() is None
+    assert post_chat(stack, chat_body(f"after hup {unique()}", MODEL)).status_code == 200
+    assert any("SIGHUP ignored" in line.get("msg", "") for line in stack.log_lines())
+
+
+def test_a_second_instance_does_not_take_over_a_live_socket(make_stack):
+    import subprocess
+    from stack import responder_binary
+
+    stack = make_stack(fake=True, name="second-instance")
+    inode_before = os.stat(stack.socket_path).st_ino
+    second = subprocess.run([str(responder_binary())], env={"CCA_LISTEN": str(stack.socket_path), "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert second.returncode != 0
+    assert "already serving" in second.stderr
+    assert os.stat(stack.socket_path).st_ino == inode_before, "the live socket file was replaced"
+    assert post_chat(stack, chat_body(f"still mine {unique()}", MODEL)).status_code == 200
