@@ -15,6 +15,4 @@ struct DeliveredText {
         sent = candidate
         return added
     }
-
-    var text: String { String(decoding: sent, as: UTF8.self) }
 }

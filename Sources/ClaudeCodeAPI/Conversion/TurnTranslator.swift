@@ -29,10 +29,8 @@ public struct TurnTranslator {
     /// Usage of the message streaming now, from its message_start and message_delta.
     private var messageUsage = CLIUsage()
     public private(set) var isFinished = false
-    public private(set) var sawResult = false
     /// The turn was finished here, before the CLI's result: the CLI must be stopped, not waited for.
     public private(set) var finishedBeforeResult = false
-    public private(set) var cliVersion: String?
     /// The error the turn ended with, if it failed.
     public private(set) var failure: APIError?
 
@@ -41,14 +39,10 @@ public struct TurnTranslator {
         stopMatcher = StopSequenceMatcher(stopSequences)
     }
 
-    /// Everything delivered as content so far.
-    public var deliveredContent: String { content.text }
-
     public mutating func consume(_ event: CLIEvent) -> [CompletionEvent] {
         guard !isFinished else { return [] }
         switch event {
-        case .initialized(_, let version):
-            cliVersion = version
+        case .initialized:
             return []
         case .apiRetry(let retry):
             lastRetry = retry
@@ -120,7 +114,6 @@ public struct TurnTranslator {
 
     private mutating func finish(with result: CLIResult) -> [CompletionEvent] {
         isFinished = true
-        sawResult = true
         guard !result.isError else {
             let error = APIError.fromFailedTurn(result, lastRetry: lastRetry)
             failure = error

@@ -134,8 +134,6 @@ final class LiveProcessGroups: @unchecked Sendable {
     func insert(_ pgid: pid_t) { lock.lock(); groups.insert(pgid); lock.unlock() }
     func remove(_ pgid: pid_t) { lock.lock(); groups.remove(pgid); lock.unlock() }
 
-    var count: Int { lock.lock(); defer { lock.unlock() }; return groups.count }
-
     func killAll() {
         lock.lock(); let all = groups; lock.unlock()
         for pgid in all { Syscalls.killProcessGroup(pgid, signal: SIGKILL) }
