@@ -4,6 +4,8 @@ API failures, retries, disconnects, and what the CLI is given (argv, env, stdin)
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -329,3 +331,24 @@ def test_openai_client_against_fake_cli_streaming(fake_stack, model):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == fake_answer(prompt)
     assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) >= 10
+
+
+def test_cheap_endpoints_answer_while_every_cli_slot_is_busy(make_stack):
+    stack = make_stack(fake=True, name="slots-busy",
+                       extra_env={"CCA_MAX_CONCURRENT_CLI": "1", "CCA_DRAIN_TIMEOUT_SECONDS": "1"})
+    hung = ThreadPoolExecutor(max_workers=1)
+    future = hung.submit(post_chat, stack, chat_body(f"FAKE:hang {unique()}", MODEL), 30)
+    try:
+        assert wait_until(lambda: stack.get("/status").json()["cli"]["active"] == 1, 10)
+        for path in ("/health", "/v1/models", "/status"):
+            started = time.monotonic()
+            resp = stack.get(path)
+            assert resp.status_code == 200, (path, resp.text)
+            assert time.monotonic() - started < 0.5, f"{path} waited for a CLI slot"
+        busy = post_chat(stack, chat_body(f"second {unique()}", MODEL))
+        assert_openai_error(busy, 429)
+        assert stack.get("/health").json()["cli_slots"]["busy"] == 1
+    finally:
+        os.kill(stack.responder_pid, signal.SIGTERM)
+        future.result(timeout=60)
+        hung.shutdown()
