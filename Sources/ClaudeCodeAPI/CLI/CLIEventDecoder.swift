@@ -7,12 +7,15 @@ public struct CLIEventDecoder: Sendable {
         case missingType
     }
 
+    /// One decoder for every line of a turn (this runs once per streamed token).
+    private let decoder = JSONDecoder()
+
     public init() {}
 
     public func decode(line: some Collection<UInt8>) throws -> CLIEvent {
         let raw: RawLine
         do {
-            raw = try JSONDecoder().decode(RawLine.self, from: Data(line))
+            raw = try decoder.decode(RawLine.self, from: Data(line))
         } catch {
             throw DecodingFailure.notJSON
         }

@@ -57,21 +57,21 @@ public struct TurnTranslator {
             return []
         case .textDelta(_, let text):
             messageText.append(contentsOf: text.utf8)
-            var events = show(content.advance(to: committedText + messageText))
+            var events = show(content.advance(committed: committedText, current: messageText))
             if stopMatcher.isStopped {
                 // Cut by a stop sequence: the CLI is ended before its result, so usage is what is known so far,
                 // with completion tokens estimated from the text (about four bytes a token) when not yet reported.
                 isFinished = true
                 finishedBeforeResult = true
                 var usage = messageUsage
-                usage.outputTokens = max(usage.outputTokens, (content.sent.count + 3) / 4)
+                usage.outputTokens = max(usage.outputTokens, (content.count + 3) / 4)
                 events.append(.finished(.stop, Usage(usage)))
             }
             return events
         case .thinkingDelta(_, let text):
             guard includeReasoning else { return [] }
             messageReasoning.append(contentsOf: text.utf8)
-            let added = reasoning.advance(to: committedReasoning + messageReasoning)
+            let added = reasoning.advance(committed: committedReasoning, current: messageReasoning)
             return added.isEmpty ? [] : [.reasoning(added)]
         case .messageDelta(let reason, let outputTokens):
             if let reason { stopReason = reason }
@@ -125,7 +125,7 @@ public struct TurnTranslator {
         var final = streamed
         if let text = result.text, text.utf8.count > streamed.count { final = Array(text.utf8) }
         if !unstreamedText.isEmpty, final.count <= streamed.count { final = streamed + unstreamedText }
-        events += show(content.advance(to: final))
+        events += show(content.advance(committed: final))
         if !stopMatcher.isStopped { events += show(stopMatcher.finish()) }
         let reason = stopMatcher.isStopped ? .stop : FinishReason(stopReason: result.stopReason ?? stopReason)
         events.append(.finished(reason, Usage(result.usage)))
