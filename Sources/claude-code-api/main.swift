@@ -14,11 +14,12 @@ do {
     exit(78)  // EX_CONFIG
 }
 let logger = Logger(level: configuration.logLevel)
-let application = APIApplication(configuration: configuration, logger: logger)
 
+let application: APIApplication
 let server: FastCGIServer
 let listener: ListeningSocket
 do {
+    application = try APIApplication(configuration: configuration, logger: logger)
     listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
         ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,

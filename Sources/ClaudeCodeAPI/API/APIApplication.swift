@@ -13,14 +13,14 @@ public final class APIApplication: Sendable {
     let startedAt = Date()
 
     public init(configuration: Configuration, launcher: any ProcessLauncher = PosixProcessLauncher(),
-                clock: any MonotonicClock = SystemClock(), logger: Logger) {
+                clock: any MonotonicClock = SystemClock(), logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
         slots = CLISlots(capacity: configuration.maxConcurrentCLI)
         cli = CLIProbe(configuredPath: configuration.claudePath, searchPath: configuration.cliEnvironment["PATH"],
                        launcher: launcher, clock: clock)
-        cancellation = try! CancellationSignal()
+        cancellation = try CancellationSignal()
         chatCompletions = ChatCompletionsEndpoint(configuration: configuration, launcher: launcher, clock: clock, slots: slots,
                                                   cli: cli, logger: logger, cancellation: cancellation)
     }

@@ -111,16 +111,13 @@ public struct ChatCompletionsEndpoint: Sendable {
             return .failedBeforeOutput("cannot start the CLI: \(error)")
         }
 
+        let translator = TurnTranslator(includeReasoning: chat.thinkingBudget != nil, stopSequences: chat.stopSequences)
         if chat.stream {
             var responder = StreamingCompletionResponder(writer: writer, identity: identity, includeUsage: chat.includeUsageInStream)
-            return drive(process, invocation: invocation, translator: TurnTranslator(includeReasoning: chat.thinkingBudget != nil,
-                                                                                     stopSequences: chat.stopSequences),
-                         responder: &responder, requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, translator: translator, responder: &responder, requestID: requestID, writer: writer)
         } else {
             var responder = BufferedCompletionResponder(writer: writer, identity: identity)
-            return drive(process, invocation: invocation, translator: TurnTranslator(includeReasoning: chat.thinkingBudget != nil,
-                                                                                     stopSequences: chat.stopSequences),
-                         responder: &responder, requestID: requestID, writer: writer)
+            return drive(process, invocation: invocation, translator: translator, responder: &responder, requestID: requestID, writer: writer)
         }
     }
 

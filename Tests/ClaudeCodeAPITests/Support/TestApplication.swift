@@ -13,7 +13,7 @@ struct TestApplication {
         let configuration = try! Configuration.fromEnvironment(env)
         let lines = logLines
         self.launcher = launcher
-        application = APIApplication(configuration: configuration, launcher: launcher,
+        application = try! APIApplication(configuration: configuration, launcher: launcher,
                                      logger: Logger(level: .debug, sink: { lines.append($0) }))
     }
 
