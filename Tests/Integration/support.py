@@ -96,6 +96,25 @@ def stream_raw(stack, body: dict, timeout: float = 60.0) -> SSEResult:
             return SSEResult(resp.status_code, resp.headers, payloads, b"")
 
 
+def stream_until_content(stack, body: dict, chunks: int = 2, while_open=None) -> None:
+    """Streams until ``chunks`` content deltas arrived, calls ``while_open()`` (the client still connected),
+    then drops the connection."""
+    got = 0
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
+            assert resp.status_code == 200
+            for payload in iter_sse_data(resp.iter_lines()):
+                assert payload != "[DONE]", f"the stream ended before {chunks} content deltas"
+                event = json.loads(payload)
+                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
+                    got += 1
+                if got >= chunks:
+                    if while_open:
+                        while_open()
+                    return
+    raise AssertionError("the stream ended without content")
+
+
 def post_chat(stack, body, timeout: float = 60.0, **kwargs) -> httpx.Response:
     """POSTs a chat completion (non-streaming read). ``body`` may be a dict or raw bytes."""
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0)) as client:

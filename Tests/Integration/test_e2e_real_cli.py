@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from support import (chat_body, iter_sse_data, message_text, openai_client, proc_descendants,
-                     stream_raw, unique, upstream_requests_with, wait_until)
+                     stream_raw, stream_until_content, unique, upstream_requests_with, wait_until)
 
 # A 1x1 transparent PNG.
 PNG_1X1 = base64.b64decode(
@@ -261,20 +261,11 @@ def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_
 
 
 def test_client_disconnect_ends_the_real_cli(real_stack, claude_model):
-    body = chat_body(f"MOCK:slow {unique()}", claude_model, stream=True)
-    got = 0
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
-        with http.stream("POST", real_stack.base_url + "/v1/chat/completions", json=body) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                if payload == "[DONE]":
-                    break
-                event = json.loads(payload)
-                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
-                    got += 1
-                if got >= 2:
-                    break
-            assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
+    def cli_running():
+        assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
+
+    stream_until_content(real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
+                         while_open=cli_running)
     left = wait_until(lambda: not proc_descendants(real_stack.responder_pid), 2)
     assert left, f"CLI processes left 2 s after the client went away: " \
                  f"{proc_descendants(real_stack.responder_pid)}"

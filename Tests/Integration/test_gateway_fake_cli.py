@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from support import (assert_openai_error, chat_body, iter_sse_data, openai_client, post_chat,
-                     stream_raw, unique, wait_until)
+                     stream_raw, stream_until_content, unique, wait_until)
 
 MODEL = "claude-sonnet-4-5"
 
@@ -302,21 +302,10 @@ def test_system_prompt_is_one_literal_argument(fake_stack, model):
 
 
 def test_client_disconnect_mid_stream_ends_the_cli(fake_stack, model):
-    body = chat_body(f"FAKE:slow {unique()}", model, stream=True)
-    got = 0
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", fake_stack.base_url + "/v1/chat/completions",
-                           json=body) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                if payload == "[DONE]":
-                    break
-                event = json.loads(payload)
-                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
-                    got += 1
-                if got >= 2:
-                    break
-            assert fake_stack.children(), "expected the CLI to be running mid-stream"
+    def cli_running():
+        assert fake_stack.children(), "expected the CLI to be running mid-stream"
+
+    stream_until_content(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True), while_open=cli_running)
     closed = time.monotonic()
     left = no_children_within(fake_stack, 2)
     assert not left, (f"CLI still running {time.monotonic() - closed:.1f}s after the client "

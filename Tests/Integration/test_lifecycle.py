@@ -10,28 +10,15 @@ import time
 
 import httpx
 
+from stack import processes_using
 from support import chat_body, iter_sse_data, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 
 
 def fake_cli_processes(stack) -> list[int]:
-    """Live (non-zombie) processes running this stack's fake CLI."""
-    marker = str(stack.prefix / "fakecli")
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().decode("utf-8", "replace")
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker in cmd and state != "Z":
-            found.append(int(entry))
-    return found
+    """Live processes running this stack's fake CLI (zombies have no cwd and are not listed)."""
+    return processes_using(stack.prefix / "fakecli")
 
 
 def test_sigterm_stops_an_idle_responder_promptly(make_stack):
