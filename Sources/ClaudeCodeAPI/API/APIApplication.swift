@@ -99,7 +99,7 @@ public final class APIApplication: Sendable {
         let body = HealthReport(
             status: healthy ? "ok" : "unavailable",
             cli: .init(found: report.path != nil, path: report.path, version: report.version, problem: report.problem),
-            cliSlots: .init(busy: slots.busy, waiting: slots.waiting, capacity: slots.capacity, refusals: slots.refusals),
+            cliSlots: slots,
             draining: self.slots.isDraining)
         return send(body, status: healthy ? 200 : 503, writer: writer)
     }

@@ -7,17 +7,9 @@ struct HealthReport: Encodable {
         var problem: String?
     }
 
-    struct Slots: Encodable {
-        var busy: Int
-        var waiting: Int
-        var capacity: Int
-        /// Requests refused because every slot stayed busy (php-fpm: "max children reached").
-        var refusals: Int
-    }
-
     var status: String
     var cli: CLI
-    var cliSlots: Slots
+    var cliSlots: CLISlots.Snapshot
     var draining: Bool
 
     enum CodingKeys: String, CodingKey { case status, cli, cliSlots = "cli_slots", draining }

@@ -15,13 +15,16 @@ public final class CLISlots: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    public struct Snapshot: Sendable, Equatable {
+    public struct Snapshot: Sendable, Equatable, Encodable {
         public var busy: Int
         /// The most slots ever busy at once.
         public var maxBusy: Int
         public var waiting: Int
         public var capacity: Int
+        /// Requests refused because every slot stayed busy (php-fpm: "max children reached").
         public var refusals: Int
+
+        enum CodingKeys: String, CodingKey { case busy, maxBusy = "max_busy", waiting, capacity, refusals }
     }
 
     public var snapshot: Snapshot {
