@@ -1,9 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: the service uses pipe2, POLLRDHUP, posix_spawn's *_np file actions and waitid (see CSystemShims),
+// and libfcgi from Debian. No Apple platform is declared because none is supported.
+//
+// Dependencies point one way:
+//   claude-code-api (executable) -> FastCGI (transport) ----> HTTPCore, SystemCalls
+//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls
+// The transport never imports the application, and the application never imports the transport.
 let package = Package(
     name: "claude-code-api",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "claude-code-api", targets: ["claude-code-api"]),
     ],
@@ -13,25 +19,34 @@ let package = Package(
             name: "CFastCGI",
             providers: [.apt(["libfcgi-dev"])]
         ),
-        // Moves bytes between nginx and the application: accept loop, params, body, stdout.
-        .target(
-            name: "FastCGI",
-            dependencies: ["CFastCGI", "ClaudeCodeAPI"]
-        ),
         // Linux calls that Swift's Glibc module does not expose (pipe2, posix_spawn *_np, POLLRDHUP).
         .target(name: "CSystemShims"),
-        // The application: OpenAI wire types, validation, conversion, the CLI runner, SSE, config, errors.
-        // Knows nothing of FastCGI.
-        .target(name: "ClaudeCodeAPI", dependencies: ["CSystemShims"]),
-        // Wires configuration, the FastCGI server and the application together.
+        // Every system call, wrapped once: EINTR retried, errno as a typed error, "would block" as a value.
+        .target(name: "SystemCalls", dependencies: ["CSystemShims"]),
+        // What transport and application share: a request, a body reader, a response writer, the handler protocol.
+        .target(name: "HTTPCore"),
+        // The transport: accept loop, params, body, stdout over libfcgi. Knows requests and responses, not the API.
+        .target(
+            name: "FastCGI",
+            dependencies: ["CFastCGI", "HTTPCore", "SystemCalls"]
+        ),
+        // The application: routes, admission, the CLI session and turn, wire formats, errors, config. No FastCGI.
+        .target(name: "ClaudeCodeAPI", dependencies: ["HTTPCore", "SystemCalls"]),
+        // Wires configuration, the FastCGI server, the application and the signals together.
         .executableTarget(
             name: "claude-code-api",
-            dependencies: ["ClaudeCodeAPI", "FastCGI"]
+            dependencies: ["ClaudeCodeAPI", "FastCGI", "HTTPCore", "SystemCalls"]
         ),
+        // The application in-process: an in-memory transport and a scripted CLI.
         .testTarget(
             name: "ClaudeCodeAPITests",
-            dependencies: ["ClaudeCodeAPI"],
+            dependencies: ["ClaudeCodeAPI", "HTTPCore", "SystemCalls"],
             resources: [.copy("Fixtures")]
+        ),
+        // The transport with a trivial handler, spoken to as nginx would over a unix socket.
+        .testTarget(
+            name: "FastCGITests",
+            dependencies: ["FastCGI", "HTTPCore", "SystemCalls"]
         ),
     ]
 )

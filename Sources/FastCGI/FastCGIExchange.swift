@@ -1,7 +1,7 @@
 import CFastCGI
-import ClaudeCodeAPI
+import HTTPCore
 
-/// One accepted request seen as the application's `ResponseWriter` and `RequestBodyReader`.
+/// One accepted request seen as a `ResponseWriter` and a `RequestBodyReader`.
 final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var ended = false
@@ -23,14 +23,20 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
         ended ? nil : LibFCGI.connectionDescriptor(of: request)
     }
 
-    func writeHead(status: Int, headers: [(String, String)]) throws(ClientDisconnected) {
+    func writeHead(status: Int, headers: [HTTPHeader]) throws(ClientDisconnected) {
         var head = "Status: \(status) \(HTTPStatus.reasonPhrase(status))\r\n"
-        for (name, value) in headers {
-            // Header values come from the service itself; strip line breaks all the same.
-            head += "\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n"
+        for header in headers {
+            head += "\(Self.withoutLineBreaks(header.name)): \(Self.withoutLineBreaks(header.value))\r\n"
         }
         head += "\r\n"
         try write(Array(head.utf8))
+    }
+
+    /// Header text with every CR and LF removed. By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+    static func withoutLineBreaks(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.lazy.filter { $0 != "\r" && $0 != "\n" })
+        return String(scalars)
     }
 
     func write(_ bytes: [UInt8]) throws(ClientDisconnected) {
@@ -64,15 +70,23 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
 
     /// The request line and headers, from the FastCGI parameters nginx sends.
     func httpRequest() -> HTTPRequest {
-        let params = LibFCGI.parameters(of: request)
+        Self.httpRequest(from: LibFCGI.parameters(of: request))
+    }
+
+    /// CGI parameters to a request: `HTTP_X_API_KEY` becomes the header `x-api-key`; `CONTENT_TYPE` and
+    /// `CONTENT_LENGTH` (which CGI keeps apart) become `content-type` and `content-length`.
+    static func httpRequest(from params: [String: String]) -> HTTPRequest {
         let uri = params["DOCUMENT_URI"] ?? params["REQUEST_URI"].map { String($0.split(separator: "?", maxSplits: 1).first ?? "") } ?? "/"
         var headers: [String: String] = [:]
         for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            headers[String(name.dropFirst(5).lowercased().map { $0 == "_" ? "-" : $0 })] = value
         }
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
         let requestID = params["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.make()
-        return HTTPRequest(method: params["REQUEST_METHOD"] ?? "GET", path: uri.isEmpty ? "/" : uri,
-                           contentType: params["CONTENT_TYPE"], contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) },
-                           requestID: requestID, headers: headers)
+        return HTTPRequest(method: HTTPMethod(params["REQUEST_METHOD"] ?? "GET"), path: uri.isEmpty ? "/" : uri,
+                           query: params["QUERY_STRING"] ?? "", headers: headers,
+                           contentLength: params["CONTENT_LENGTH"].flatMap { Int($0) }, requestID: requestID,
+                           remoteAddress: params["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -1,18 +1,18 @@
 import CFastCGI
-import ClaudeCodeAPI
 import Foundation
+import HTTPCore
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A fixed pool of worker threads, each accepting FastCGI requests on one listening socket and answering them
-/// with the application. No async runtime: each request is served start to end on its thread.
+/// A fixed pool of worker threads, each accepting FastCGI requests on one listening socket and handing them to an
+/// `HTTPHandler`. No async runtime: each request is served start to end on its thread.
 public final class FastCGIServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (HTTPRequest, inout any RequestBodyReader, any ResponseWriter) -> Void
 
     private let listener: ListeningSocket
     private let workerCount: Int
-    private let handler: Handler
+    private let handler: any HTTPHandler
     private let onWorkerError: @Sendable (String) -> Void
     private let wake: (read: Int32, write: Int32)
     private let watchdog: ReadWatchdog
@@ -25,7 +25,7 @@ public final class FastCGIServer: @unchecked Sendable {
     /// `readTimeoutMilliseconds`: how long a worker may spend receiving one request (records up to the end of the
     /// body) before the read is interrupted and the connection dropped.
     public init(listener: ListeningSocket, workers: Int, readTimeoutMilliseconds: Int,
-                onWorkerError: @escaping @Sendable (String) -> Void, handler: @escaping Handler) throws {
+                onWorkerError: @escaping @Sendable (String) -> Void, handler: any HTTPHandler) throws {
         try LibFCGI.initialize()
         watchdog = ReadWatchdog(workers: workers, timeoutMilliseconds: readTimeoutMilliseconds) { index in
             onWorkerError("worker \(index): a peer sent an incomplete request for too long; dropping its connection")
@@ -112,8 +112,7 @@ public final class FastCGIServer: @unchecked Sendable {
             }
             lock.lock(); inFlight += 1; lock.unlock()
             let exchange = FastCGIExchange(request: request) { [watchdog] in watchdog.stoppedReading(worker: index) }
-            var body: any RequestBodyReader = exchange
-            handler(exchange.httpRequest(), &body, exchange)
+            handler.handle(exchange.httpRequest(), body: exchange, writer: exchange)
             exchange.end()
             watchdog.stoppedReading(worker: index)
             lock.lock(); inFlight -= 1; lock.unlock()

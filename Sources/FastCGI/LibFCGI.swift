@@ -1,12 +1,9 @@
 import CFastCGI
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Every libfcgi call the service makes, wrapped once. Nothing else in the project imports CFastCGI.
 enum LibFCGI {
     /// `FCGX_Init`: once, before any thread starts. It installs libfcgi's own SIGPIPE/SIGUSR1/SIGTERM handlers,
-    /// which the caller then takes back (see `SignalMask`).
+    /// which the caller then takes back (the executable's `SignalWaiter`, after this and before any thread starts).
     static func initialize() throws(FastCGIError) {
         guard FCGX_Init() == 0 else { throw FastCGIError(.initializationFailed, "FCGX_Init failed") }
     }

@@ -1,65 +1,67 @@
-import ClaudeCodeAPI
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
+import SystemCalls
 
 /// Frees workers stuck reading a request. libfcgi reads a request's records with blocking `read()`s and no timeout,
 /// so a peer that sends half a request and waits would hold a worker for as long as it likes. Each worker says when it
 /// starts and stops reading a request; a worker still reading after the timeout gets SIGUSR2, whose handler (installed
 /// without SA_RESTART) makes that `read()` fail with EINTR, and libfcgi then drops the connection.
 /// nginx sends a whole request at once (`fastcgi_request_buffering on`), so only a hostile direct peer is affected.
-final class ReadWatchdog: @unchecked Sendable {
+final class ReadWatchdog: Sendable {
     static let interruptSignal = SIGUSR2
+    static let checkIntervalMilliseconds = 250
 
     private struct Slot {
         var thread: pthread_t?
         var readingSince: UInt64 = 0
     }
 
+    private struct State {
+        var slots: [Slot]
+        var stopped = false
+    }
+
     private let timeoutNanoseconds: UInt64
     private let onInterrupt: @Sendable (Int) -> Void
-    private let lock = NSLock()
-    private var slots: [Slot]
-    private var stopped = false
+    private let state: Mutex<State>
 
     init(workers: Int, timeoutMilliseconds: Int, onInterrupt: @escaping @Sendable (Int) -> Void) {
         timeoutNanoseconds = UInt64(timeoutMilliseconds) * 1_000_000
         self.onInterrupt = onInterrupt
-        slots = Array(repeating: Slot(), count: workers)
-        Self.installInterruptHandler()
+        state = Mutex(State(slots: Array(repeating: Slot(), count: workers)))
+        Syscalls.installInterruptingHandler(Self.interruptSignal)
     }
 
     /// Called by worker `index` on its own thread, once.
     func register(worker index: Int) {
-        lock.lock(); slots[index].thread = pthread_self(); lock.unlock()
+        let thread = Syscalls.currentThread()
+        state.withLock { $0.slots[index].thread = thread }
     }
 
     func startedReading(worker index: Int) {
         let now = Syscalls.monotonicNanoseconds()
-        lock.lock(); slots[index].readingSince = now; lock.unlock()
+        state.withLock { $0.slots[index].readingSince = now }
     }
 
     func stoppedReading(worker index: Int) {
-        lock.lock(); slots[index].readingSince = 0; lock.unlock()
+        state.withLock { $0.slots[index].readingSince = 0 }
     }
 
     func start() {
         let thread = Thread { [self] in
             while true {
-                Syscalls.sleep(milliseconds: 250)
+                Syscalls.sleep(milliseconds: Self.checkIntervalMilliseconds)
                 let now = Syscalls.monotonicNanoseconds()
-                lock.lock()
-                if stopped { lock.unlock(); return }
-                var stuck: [(Int, pthread_t)] = []
-                for (index, slot) in slots.enumerated() {
-                    if slot.readingSince != 0, now - slot.readingSince > timeoutNanoseconds, let thread = slot.thread {
-                        stuck.append((index, thread))
+                let stuck: [(Int, pthread_t)]? = state.withLock { state in
+                    if state.stopped { return nil }
+                    return state.slots.enumerated().compactMap { index, slot in
+                        guard slot.readingSince != 0, now - slot.readingSince > timeoutNanoseconds, let thread = slot.thread else { return nil }
+                        return (index, thread)
                     }
                 }
-                lock.unlock()
+                guard let stuck else { return }
                 for (index, thread) in stuck {
-                    pthread_kill(thread, Self.interruptSignal)
+                    Syscalls.signalThread(thread, Self.interruptSignal)
                     onInterrupt(index)
                 }
             }
@@ -69,15 +71,6 @@ final class ReadWatchdog: @unchecked Sendable {
     }
 
     func stop() {
-        lock.lock(); stopped = true; lock.unlock()
-    }
-
-    /// A handler that does nothing, so the signal only interrupts the blocked call (no SA_RESTART).
-    private static func installInterruptHandler() {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(interruptSignal, &action, nil)
+        state.withLock { $0.stopped = true }
     }
 }

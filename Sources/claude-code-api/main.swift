@@ -1,10 +1,11 @@
 import ClaudeCodeAPI
 import FastCGI
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Wiring only: configuration -> application -> FastCGI server -> signals.
+// Wiring only: configuration -> application -> FastCGI server -> signals -> shutdown sequence.
 
 let configuration: Configuration
 do {
@@ -14,19 +15,19 @@ do {
     exit(78)  // EX_CONFIG
 }
 let logger = Logger(level: configuration.logLevel)
+let launcher = PosixProcessLauncher()
 
 let application: APIApplication
 let server: FastCGIServer
 let listener: ListeningSocket
 do {
-    application = try APIApplication(configuration: configuration, logger: logger)
+    application = try APIApplication(configuration: configuration, launcher: launcher, logger: logger)
     listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
         ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,
                                readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
-                               onWorkerError: { logger.error("worker error", ["error": .string($0)]) }) { request, body, writer in
-        application.handle(request, body: &body, writer: writer)
-    }
+                               onWorkerError: { logger.error("worker error", ["error": .string($0)]) },
+                               handler: application)
 } catch {
     logger.error("cannot start", ["error": .string("\(error)")])
     exit(1)
@@ -47,19 +48,21 @@ while true {
         continue
     }
     logger.info("stopping", ["signal": .int(Int(signal)), "in_flight": .int(server.requestsInFlight)])
-    application.stopAdmitting()
-    // A socket file we made goes now, so that nginx sends new requests to another instance at once
-    // (connect fails, fastcgi_next_upstream); a socket inherited from systemd stays, for the next instance.
-    listener.removeFile()
-    server.stopAccepting(drainBacklog: listener.path != nil)
-    if !server.waitForWorkers(timeoutSeconds: Double(configuration.drainTimeoutSeconds)) {
-        logger.warning("drain deadline passed; ending the remaining turns", ["in_flight": .int(server.requestsInFlight)])
-        application.cancelInFlight()
-        if !server.waitForWorkers(timeoutSeconds: 5) {
-            PosixProcessLauncher.terminateAll()  // last resort: nothing outlives the responder
-            _ = server.waitForWorkers(timeoutSeconds: 2)
-        }
-    }
-    logger.info("stopped")
+    let shutdown = ShutdownSequence(
+        timeouts: .init(drainSeconds: Double(configuration.drainTimeoutSeconds)),
+        steps: .init(
+            stopAdmitting: { application.stopAdmitting() },
+            stopAccepting: {
+                // A socket file we made goes now, so that nginx sends new requests to another instance at once
+                // (connect fails, fastcgi_next_upstream); a socket inherited from systemd stays, for the next instance.
+                listener.removeFile()
+                server.stopAccepting(drainBacklog: listener.path != nil)
+            },
+            waitForRequests: { server.waitForWorkers(timeoutSeconds: $0) },
+            cancelTurns: { application.cancelInFlight() },
+            killProcesses: { launcher.killAll() }),
+        logger: logger)
+    let result = shutdown.run()
+    logger.info("stopped", ["how": .string("\(result)")])
     exit(0)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HTTPCore
 @testable import ClaudeCodeAPI
 
 /// Hostile bodies against the decoder and validation: malformed, truncated, deeply nested, huge strings,
@@ -92,12 +93,11 @@ struct RequestFuzzTests {
                 rejected += 1
                 #expect((400..<500).contains(error.status), "iteration \(iteration): \(error)")
                 #expect(!error.message.isEmpty)
-                let encoded = JSONBodyEncoder().encode(error.body)
+                let encoded = OpenAIErrorFormat().responseBody(for: error)
                 let decoded = try JSONSerialization.jsonObject(with: Data(encoded)) as? [String: Any]
-                #expect(decoded?["error"] != nil)
+                #expect((decoded?["error"] as? [String: Any])?["message"] as? String == error.message)
             }
         }
-        #expect(accepted + rejected == Self.iterations)
         #expect(rejected > Self.iterations / 2)  // the mutations do break most bodies
         #expect(accepted > 0)                    // and some still validate
     }
@@ -110,9 +110,8 @@ struct RequestFuzzTests {
         for iteration in 0..<min(Self.iterations / 20, 2_000) {
             let body = Self.mutate(Array(Self.corpus[iteration % Self.corpus.count].utf8), using: &rng)
             let writer = RecordingResponseWriter()
-            var reader = BufferedBody(body)
-            app.application.handle(HTTPRequest(method: "POST", path: "/v1/chat/completions", contentLength: body.count, requestID: "fuzz"),
-                                   body: &reader, writer: writer)
+            app.application.handle(HTTPRequest(method: .post, path: "/v1/chat/completions", contentLength: body.count, requestID: "fuzz"),
+                                   body: BufferedBody(body), writer: writer)
             let status = try #require(writer.status)
             #expect(status == 200 || (400..<500).contains(status), "iteration \(iteration): status \(status)")
             if status != 200 { #expect(writer.json["error"] != nil) }

@@ -103,14 +103,12 @@ struct RequestPipelineTests {
 
     @Test("a client that goes away mid-stream ends the CLI")
     func clientDisconnect() throws {
-        let processes = ProcessCapture()
-        let launcher = CapturingLauncher(inner: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl", pauseMilliseconds: 20),
-                                         capture: processes)
+        let launcher = ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl", pauseMilliseconds: 20)
         let writer = RecordingResponseWriter()
         writer.flushesBeforeDisconnect = 3
         let app = TestApplication(launcher: launcher)
         _ = app.chat(#","stream":true"#, writer: writer)
-        let process = try #require(processes.last as? ScriptedChildProcess)
+        let process = try #require(launcher.children.last)
         #expect(process.wasTerminated)
         #expect(app.logLines.all.contains { $0.contains(#""client_disconnected":true"#) })
     }
@@ -180,13 +178,14 @@ struct RequestPipelineTests {
                                   environment: ["CCA_MAX_CONCURRENT_CLI": "1", "CCA_QUEUE_TIMEOUT_MS": "100", "CCA_REQUEST_TIMEOUT_SECONDS": "2"])
         let busy = Thread { _ = app.chat() }
         busy.start()
-        while app.application.slots.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(waitUntil(seconds: 10) { app.application.slots.snapshot.busy == 1 })
         let start = Date()
         let response = app.chat()
         #expect(response.status == 429)
         #expect(response.header("Retry-After") == "1")
-        #expect(Date().timeIntervalSince(start) < 1)
-        while app.application.slots.snapshot.busy > 0 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(Date().timeIntervalSince(start) < 1)  // a 100 ms queue timeout, with room for a loaded machine
+        // The busy turn ends at its 2 s deadline and frees its slot.
+        #expect(waitUntil(seconds: 10) { app.application.slots.snapshot.busy == 0 })
     }
 
     @Test("a CLI that dies before printing anything is retried once on a fresh process")
@@ -232,23 +231,24 @@ struct RequestPipelineTests {
 
     @Test("at shutdown, turns still running end with a shutting_down event and their CLI is ended")
     func cancelledAtShutdown() throws {
-        let processes = ProcessCapture()
-        let launcher = CapturingLauncher(inner: ScriptedProcessLauncher {
+        let launcher = ScriptedProcessLauncher {
             Fixtures.lines("bare_partial_stream.jsonl").prefix(6).map { .line($0) } + [.hang]
-        }, capture: processes)
+        }
         let app = TestApplication(launcher: launcher)
+        let writer = RecordingResponseWriter()
         let canceller = Thread {
-            while app.application.slots.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.005) }
-            Thread.sleep(forTimeInterval: 0.2)
-            app.application.stopAdmitting()
-            app.application.cancelInFlight()
+            // Once the stream has begun (its first flush), the stop must come as an event, not as a status.
+            if waitUntil(seconds: 10, { writer.flushCount > 0 }) {
+                app.application.stopAdmitting()
+                app.application.cancelInFlight()
+            }
         }
         canceller.start()
-        let response = app.chat(#","stream":true"#)
+        let response = app.chat(#","stream":true"#, writer: writer)
         #expect(response.status == 200)
         #expect((response.chunks.last?["error"] as? [String: Any])?["code"] as? String == "shutting_down")
         #expect(response.events.last == "[DONE]")
-        #expect((processes.last as? ScriptedChildProcess)?.wasTerminated == true)
+        #expect(launcher.children.last?.wasTerminated == true)
         // And new requests are refused while stopping.
         #expect(app.chat().status == 503)
     }
@@ -311,20 +311,4 @@ struct RequestPipelineTests {
     }
 }
 
-/// Keeps the processes a launcher starts, so tests can look at them afterwards.
-final class ProcessCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var processes: [any ChildProcess] = []
-    func append(_ process: any ChildProcess) { lock.lock(); processes.append(process); lock.unlock() }
-    var last: (any ChildProcess)? { lock.lock(); defer { lock.unlock() }; return processes.last }
-}
 
-struct CapturingLauncher: ProcessLauncher {
-    let inner: any ProcessLauncher
-    let capture: ProcessCapture
-    func launch(_ spec: ProcessSpec) throws -> any ChildProcess {
-        let process = try inner.launch(spec)
-        capture.append(process)
-        return process
-    }
-}

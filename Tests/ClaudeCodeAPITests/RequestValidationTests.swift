@@ -52,9 +52,9 @@ struct RequestValidationTests {
     func badRequest(_ body: String, _ param: String, _ code: String) throws {
         let error = try #require(rejection(body))
         #expect(error.status == 400)
-        #expect(error.type == "invalid_request_error")
+        #expect(OpenAIErrorFormat.type(of: error.kind) == "invalid_request_error")
         #expect(error.param == param)
-        #expect(error.code == code)
+        #expect(error.code.rawValue == code)
         #expect(!error.message.isEmpty)
     }
 

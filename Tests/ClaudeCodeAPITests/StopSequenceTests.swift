@@ -40,23 +40,24 @@ struct StopSequenceTests {
     @Test("in a turn: content stops, finish_reason is stop, and the turn ends before the CLI's result")
     func inTranslator() throws {
         var translator = TurnTranslator(stopSequences: ["mock!"])
-        var out: [CompletionEvent] = []
+        var out: [TurnEvent] = []
         for event in try Fixtures.events("bare_partial_stream.jsonl") { out += translator.consume(event) }
         #expect(out.content == "Hello from the ")
         #expect(translator.finishedBeforeResult)
-        let (reason, usage) = try #require(out.finish)
-        #expect(reason == .stop)
-        #expect(usage.promptTokens == 25 && usage.completionTokens >= 1)
+        let finish = try #require(out.finish)
+        #expect(finish.stopReason == .stopSequence("mock!"))
+        #expect(FinishReason(finish.stopReason) == .stop)
+        #expect(finish.usage.promptTokens == 25 && finish.usage.outputTokens >= 1)
     }
 
     @Test("a stop sequence inside text that only arrives with the result (fallback) is applied too")
     func inFallbackText() throws {
         var translator = TurnTranslator(stopSequences: ["You said"])
-        var out: [CompletionEvent] = []
+        var out: [TurnEvent] = []
         for event in try Fixtures.events("midstream_sse_error_nonstreaming_fallback.jsonl") { out += translator.consume(event) }
         #expect(out.content == "Hello from the mock! ")
-        #expect(out.finish?.0 == .stop)
-        #expect(out.finish?.1.completionTokens == 10)  // the result's real usage
+        #expect(out.finish?.stopReason == .stopSequence("You said"))
+        #expect(out.finish?.usage.outputTokens == 10)  // the result's real usage
     }
 
     @Test("without stop sequences nothing is held back")

@@ -1,7 +1,7 @@
 import Testing
 @testable import ClaudeCodeAPI
 
-@Suite("Translating CLI turns into OpenAI completion events")
+@Suite("Translating CLI turns into neutral turn events")
 struct TurnTranslatorTests {
     let answer = "Hello from the mock! You said: hello"
 
@@ -9,10 +9,10 @@ struct TurnTranslatorTests {
     func plainTurn() throws {
         let events = try Fixtures.translate("bare_partial_stream.jsonl")
         #expect(events.content == answer)
-        #expect(events.filter { if case .content = $0 { true } else { false } }.count == 8)
-        let (reason, usage) = try #require(events.finish)
-        #expect(reason == .stop)
-        #expect(usage.promptTokens == 25 && usage.completionTokens == 9 && usage.totalTokens == 34)
+        #expect(events.filter { if case .text = $0 { true } else { false } }.count == 8)
+        let finish = try #require(events.finish)
+        #expect(finish.stopReason == .endTurn)
+        #expect(finish.usage == CLIUsage(inputTokens: 25, outputTokens: 9))
         #expect(events.failure == nil)
     }
 
@@ -20,7 +20,7 @@ struct TurnTranslatorTests {
     func retryIsNotDuplicated() throws {
         let events = try Fixtures.translate("midstream_drop_retry_partial.jsonl")
         #expect(events.content == answer)
-        #expect(events.finish?.0 == .stop)
+        #expect(events.finish?.stopReason == .endTurn)
     }
 
     @Test("text that only arrives in the non-streaming fallback still reaches the client")
@@ -73,17 +73,18 @@ struct TurnTranslatorTests {
         #expect(events.finish == nil)
     }
 
-    @Test("stop reasons map to OpenAI finish reasons",
+    @Test("the CLI's stop reasons map to OpenAI finish reasons",
           arguments: [("end_turn", FinishReason.stop), ("stop_sequence", .stop), ("max_tokens", .length),
-                      ("refusal", .contentFilter), ("tool_use", .toolCalls), (nil, .stop)] as [(String?, FinishReason)])
+                      ("model_context_window_exceeded", .length), ("refusal", .contentFilter), ("tool_use", .toolCalls),
+                      ("pause_turn", .stop), (nil, .stop)] as [(String?, FinishReason)])
     func finishReasons(_ stopReason: String?, _ expected: FinishReason) {
-        #expect(FinishReason(stopReason: stopReason) == expected)
+        #expect(FinishReason(TurnStopReason(cliStopReason: stopReason)) == expected)
     }
 
     @Test("a message cut at max_tokens ends the turn at once with length, before the CLI asks to continue")
     func maxTokensEndsTheTurn() {
         var translator = TurnTranslator()
-        var out: [CompletionEvent] = []
+        var out: [TurnEvent] = []
         out += translator.consume(.messageStart(id: "m1", usage: CLIUsage(inputTokens: 20, cacheReadInputTokens: 5)))
         out += translator.consume(.textDelta(index: 0, text: "Hello from the"))
         out += translator.consume(.messageDelta(stopReason: "max_tokens", outputTokens: 3))
@@ -92,9 +93,9 @@ struct TurnTranslatorTests {
         out += translator.consume(.messageStart(id: "m2", usage: CLIUsage(inputTokens: 40)))
         out += translator.consume(.textDelta(index: 0, text: "Hello from the"))
         #expect(out.content == "Hello from the")
-        let (reason, usage) = try! #require(out.finish)
-        #expect(reason == .length)
-        #expect(usage.promptTokens == 25 && usage.completionTokens == 3)
+        let finish = try! #require(out.finish)
+        #expect(finish.stopReason == .maxTokens)
+        #expect(finish.usage.promptTokens == 25 && finish.usage.outputTokens == 3)
     }
 
     @Test("prompt tokens include cache reads and cache writes")
@@ -108,7 +109,7 @@ struct TurnTranslatorTests {
     @Test("a delta that splits a multi-byte character is still delivered whole")
     func multibyte() {
         var translator = TurnTranslator()
-        var out: [CompletionEvent] = []
+        var out: [TurnEvent] = []
         out += translator.consume(.messageStart(id: "m1", usage: CLIUsage(inputTokens: 1)))
         out += translator.consume(.textDelta(index: 0, text: "héllo "))
         out += translator.consume(.textDelta(index: 0, text: "wörld 🌍"))

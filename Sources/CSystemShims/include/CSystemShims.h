@@ -1,4 +1,4 @@
-// Linux calls the Swift Glibc module does not expose (GNU extensions), wrapped once for Sources/ClaudeCodeAPI/System.
+// Linux calls the Swift Glibc module does not expose (GNU extensions), wrapped once by Sources/SystemCalls.
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
 

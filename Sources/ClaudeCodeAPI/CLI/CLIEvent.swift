@@ -16,8 +16,43 @@ public enum CLIEvent: Equatable, Sendable {
     case assistant(CLIAssistantMessage)
     /// `result`: the last line of a turn.
     case result(CLIResult)
-    /// A well-formed line that needs no action (status, other stream events, control messages...).
+    /// `control_request` from the CLI (an MCP message for an in-process server, a permission question...): it waits
+    /// for the `control_response` with the same id on stdin.
+    case controlRequest(CLIControlRequest)
+    /// `control_response`: the CLI's answer to a control request written to its stdin.
+    case controlResponse(CLIControlResponse)
+    /// A well-formed line that needs no action (status, other stream events...).
     case other(type: String)
+}
+
+public struct CLIControlRequest: Equatable, Sendable {
+    public var requestID: String
+    /// `request.subtype`: `mcp_message`, `can_use_tool`, ...
+    public var subtype: String?
+    /// The whole `request` object.
+    public var request: JSONValue
+
+    public init(requestID: String, subtype: String?, request: JSONValue) {
+        self.requestID = requestID
+        self.subtype = subtype
+        self.request = request
+    }
+}
+
+public struct CLIControlResponse: Equatable, Sendable {
+    public var requestID: String
+    public var isSuccess: Bool
+    /// `response.response` of a success.
+    public var response: JSONValue?
+    /// `response.error` of a failure.
+    public var error: String?
+
+    public init(requestID: String, isSuccess: Bool, response: JSONValue? = nil, error: String? = nil) {
+        self.requestID = requestID
+        self.isSuccess = isSuccess
+        self.response = response
+        self.error = error
+    }
 }
 
 public struct CLIRetry: Equatable, Sendable {
@@ -66,6 +101,9 @@ public struct CLIUsage: Equatable, Sendable {
         self.cacheReadInputTokens = cacheReadInputTokens
         self.cacheCreationInputTokens = cacheCreationInputTokens
     }
+
+    /// Everything the model read: fresh input, cache reads and cache writes.
+    public var promptTokens: Int { inputTokens + cacheReadInputTokens + cacheCreationInputTokens }
 }
 
 public struct CLIResult: Equatable, Sendable {
@@ -78,10 +116,9 @@ public struct CLIResult: Equatable, Sendable {
     public var apiErrorStatus: Int?
     public var apiErrorType: String?
     public var terminalReason: String?
-    public var durationMilliseconds: Int?
 
     public init(isError: Bool, subtype: String? = nil, text: String? = nil, stopReason: String? = nil, usage: CLIUsage = CLIUsage(),
-                apiErrorStatus: Int? = nil, apiErrorType: String? = nil, terminalReason: String? = nil, durationMilliseconds: Int? = nil) {
+                apiErrorStatus: Int? = nil, apiErrorType: String? = nil, terminalReason: String? = nil) {
         self.isError = isError
         self.subtype = subtype
         self.text = text
@@ -90,6 +127,5 @@ public struct CLIResult: Equatable, Sendable {
         self.apiErrorStatus = apiErrorStatus
         self.apiErrorType = apiErrorType
         self.terminalReason = terminalReason
-        self.durationMilliseconds = durationMilliseconds
     }
 }

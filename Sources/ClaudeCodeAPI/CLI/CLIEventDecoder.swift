@@ -47,8 +47,14 @@ public struct CLIEventDecoder: Sendable {
                                 cacheReadInputTokens: usage.cacheRead ?? 0, cacheCreationInputTokens: usage.cacheCreation ?? 0),
                 apiErrorStatus: raw.apiErrorStatus,
                 apiErrorType: raw.apiErrorType,
-                terminalReason: raw.terminalReason,
-                durationMilliseconds: raw.durationMs))
+                terminalReason: raw.terminalReason))
+        case "control_request":
+            guard let id = raw.requestID, let request = raw.request else { return .other(type: type) }
+            return .controlRequest(CLIControlRequest(requestID: id, subtype: request["subtype"]?.stringValue, request: request))
+        case "control_response":
+            guard let response = raw.controlResponse, let id = response.requestID else { return .other(type: type) }
+            return .controlResponse(CLIControlResponse(requestID: id, isSuccess: response.subtype == "success",
+                                                       response: response.response, error: response.error))
         default:
             return .other(type: type)
         }
@@ -77,10 +83,12 @@ private struct RawLine: Decodable {
     var apiErrorStatus: Int?
     var apiErrorType: String?
     var terminalReason: String?
-    var durationMs: Int?
+    var requestID: String?
+    var request: JSONValue?
+    var controlResponse: RawControlResponse?
 
     enum Keys: String, CodingKey {
-        case type, subtype, model, attempt, event, message, usage, error, result
+        case type, subtype, model, attempt, event, message, usage, error, result, request
         case claudeCodeVersion = "claude_code_version"
         case maxRetries = "max_retries"
         case retryDelayMs = "retry_delay_ms"
@@ -91,7 +99,8 @@ private struct RawLine: Decodable {
         case apiErrorStatus = "api_error_status"
         case apiErrorType = "api_error_type"
         case terminalReason = "terminal_reason"
-        case durationMs = "duration_ms"
+        case requestID = "request_id"
+        case controlResponse = "response"
     }
 
     init(from decoder: Decoder) throws {
@@ -115,7 +124,11 @@ private struct RawLine: Decodable {
         apiErrorStatus = try? c.decodeIfPresent(Int.self, forKey: .apiErrorStatus)
         apiErrorType = try? c.decodeIfPresent(String.self, forKey: .apiErrorType)
         terminalReason = try? c.decodeIfPresent(String.self, forKey: .terminalReason)
-        durationMs = try? c.decodeIfPresent(Int.self, forKey: .durationMs)
+        if type == "control_request" || type == "control_response" {
+            requestID = try? c.decodeIfPresent(String.self, forKey: .requestID)
+            request = try? c.decodeIfPresent(JSONValue.self, forKey: .request)
+            controlResponse = try? c.decodeIfPresent(RawControlResponse.self, forKey: .controlResponse)
+        }
     }
 }
 
@@ -156,6 +169,18 @@ private struct RawStreamEvent: Decodable {
         case "message_stop": return .messageStop(abandoned: abandoned)
         default: return .other(type: "stream_event/\(type ?? "")")
         }
+    }
+}
+
+private struct RawControlResponse: Decodable {
+    var subtype: String?
+    var requestID: String?
+    var response: JSONValue?
+    var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case subtype, response, error
+        case requestID = "request_id"
     }
 }
 

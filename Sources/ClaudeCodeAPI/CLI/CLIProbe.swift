@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
 
 /// Answers "is the CLI there, and which version?" by running `claude --version` (never a model turn).
 /// Results are cached briefly so health checks stay cheap.
-public final class CLIProbe: @unchecked Sendable {
+public final class CLIProbe: Sendable {
     public struct Report: Sendable, Equatable {
         public var path: String?
         public var version: String?
@@ -15,8 +16,8 @@ public final class CLIProbe: @unchecked Sendable {
     private let launcher: any ProcessLauncher
     private let clock: any MonotonicClock
     private let cacheNanoseconds: UInt64
-    private let lock = NSLock()
-    private var cached: (report: Report, at: UInt64)?
+    /// The last report and when it was made; the lock is held while probing, so one probe runs at a time.
+    private let cache = Mutex<(report: Report, at: UInt64)?>(nil)
 
     public init(configuredPath: String, searchPath: String?, launcher: any ProcessLauncher, clock: any MonotonicClock,
                 cacheSeconds: Int = 30) {
@@ -33,12 +34,13 @@ public final class CLIProbe: @unchecked Sendable {
     public var displayName: String { configuredPath }
 
     public func report() -> Report {
-        lock.lock(); defer { lock.unlock() }
-        let now = clock.now()
-        if let cached, now < cached.at + cacheNanoseconds, cached.report.path == executablePath { return cached.report }
-        let report = probe()
-        cached = (report, now)
-        return report
+        cache.withLock { cached in
+            let now = clock.now()
+            if let cached, now < cached.at + cacheNanoseconds, cached.report.path == executablePath { return cached.report }
+            let report = probe()
+            cached = (report, now)
+            return report
+        }
     }
 
     private func probe() -> Report {
@@ -52,16 +54,16 @@ public final class CLIProbe: @unchecked Sendable {
         do { process = try launcher.launch(spec) } catch {
             return Report(path: path, version: nil, problem: "could not start: \(error)")
         }
+        let poller = ProcessPoller(process: process, clock: clock)
+        poller.closeInput()
         var output: [UInt8] = []
-        var runner = CLITurnRunner(process: process, standardInput: [], clientDescriptor: nil, clock: clock)
-        let deadline = clock.now() + .seconds(10)
-        let ending = runner.run(limits: .init(requestDeadline: deadline, stallNanoseconds: .seconds(10), idleNanoseconds: .seconds(10)),
+        let ending = poller.run(limits: .init(deadline: clock.now() + .seconds(10), stallNanoseconds: .seconds(10), idleNanoseconds: .seconds(10)),
                                 onLine: { line in output += line; output.append(0x0A); return .more },
                                 onIdle: {})
-        let status = process.finish(waitingMilliseconds: 2_000, graceMilliseconds: 100)
+        let exit = TeardownSequence.exitByItself(waitingMilliseconds: 2_000, graceMilliseconds: 100).run(on: process)
         let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard case .outputEnded = ending, status == 0, let version = text.split(separator: " ").first else {
-            return Report(path: path, version: nil, problem: "'\(path) --version' failed (\(status.waitStatusDescription)): \(runner.stderrText)")
+        guard ending == .outputEnded, exit == .exited(code: 0), let version = text.split(separator: " ").first else {
+            return Report(path: path, version: nil, problem: "'\(path) --version' failed (\(exit)): \(poller.stderrText)")
         }
         return Report(path: path, version: String(version), problem: nil)
     }

@@ -9,34 +9,34 @@ extension APIError {
         let status = result.apiErrorStatus ?? lastRetry?.errorStatus
         switch status {
         case 401?, 403?:
-            return APIError(status: 502, type: "upstream_error",
+            return APIError(status: 502, kind: .upstream,
                             message: "The server's Claude credentials were rejected by the Anthropic API (HTTP \(status!)): \(detail). This is a server configuration problem, not your API key.",
-                            code: "upstream_authentication_failed")
+                            code: .upstreamAuthenticationFailed)
         case 400?:
-            return APIError(status: 400, type: "invalid_request_error", message: "The Anthropic API rejected the request: \(detail)",
-                            code: result.apiErrorType ?? "upstream_invalid_request")
+            return APIError(status: 400, kind: .invalidRequest, message: "The Anthropic API rejected the request: \(detail)",
+                            code: result.apiErrorType.map(Code.init(rawValue:)) ?? .upstreamInvalidRequest)
         case 404?:
-            return APIError(status: 404, type: "invalid_request_error", message: "The Anthropic API does not know the model: \(detail)",
-                            param: "model", code: "model_not_found")
+            return APIError(status: 404, kind: .notFound, message: "The Anthropic API does not know the model: \(detail)",
+                            param: "model", code: .modelNotFound)
         case 413?:
-            return APIError(status: 413, type: "invalid_request_error", message: "The request is too large for the Anthropic API: \(detail)",
-                            code: "request_too_large")
+            return APIError(status: 413, kind: .requestTooLarge, message: "The request is too large for the Anthropic API: \(detail)",
+                            code: .requestTooLarge)
         case 429?:
-            return APIError(status: 429, type: "rate_limit_error", message: "The Anthropic API rate limit was reached: \(detail)",
-                            code: "rate_limit_exceeded", retryAfterSeconds: retryAfter ?? 1)
+            return APIError(status: 429, kind: .rateLimit, message: "The Anthropic API rate limit was reached: \(detail)",
+                            code: .rateLimitExceeded, retryAfterSeconds: retryAfter ?? 1)
         case 529?, 503?:
-            return APIError(status: 503, type: "service_unavailable", message: "The Anthropic API is overloaded: \(detail)",
-                            code: "upstream_overloaded", retryAfterSeconds: retryAfter ?? 1)
+            return APIError(status: 503, kind: .unavailable, message: "The Anthropic API is overloaded: \(detail)",
+                            code: .upstreamOverloaded, retryAfterSeconds: retryAfter ?? 1)
         case let status?:
-            return APIError(status: 502, type: "upstream_error", message: "The Anthropic API failed (HTTP \(status)): \(detail)",
-                            code: "upstream_error")
+            return APIError(status: 502, kind: .upstream, message: "The Anthropic API failed (HTTP \(status)): \(detail)",
+                            code: .upstreamError)
         case nil:
             if detail.localizedCaseInsensitiveContainsNotLoggedIn {
-                return APIError(status: 502, type: "upstream_error",
+                return APIError(status: 502, kind: .upstream,
                                 message: "The server has no Claude credentials configured: \(detail). This is a server configuration problem.",
-                                code: "upstream_credentials_missing")
+                                code: .upstreamCredentialsMissing)
             }
-            return APIError(status: 502, type: "upstream_error", message: "The Claude CLI turn failed: \(detail)", code: "upstream_error")
+            return APIError(status: 502, kind: .upstream, message: "The Claude CLI turn failed: \(detail)", code: .upstreamError)
         }
     }
 }

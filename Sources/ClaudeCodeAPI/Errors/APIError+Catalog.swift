@@ -1,106 +1,148 @@
+import HTTPCore
+import HTTPCore
+
+/// Every error code the service uses, in one place.
+extension APIError.Code {
+    public static let invalidJSON: Self = "invalid_json"
+    public static let missingRequiredParameter: Self = "missing_required_parameter"
+    public static let invalidType: Self = "invalid_type"
+    public static let invalidValue: Self = "invalid_value"
+    public static let emptyArray: Self = "empty_array"
+    public static let unsupportedParameter: Self = "unsupported_parameter"
+    public static let unsupportedImageURL: Self = "unsupported_image_url"
+    public static let unsupportedMediaType: Self = "unsupported_media_type"
+    public static let requestTooLarge: Self = "request_too_large"
+    public static let unknownURL: Self = "unknown_url"
+    public static let methodNotAllowed: Self = "method_not_allowed"
+    public static let modelNotFound: Self = "model_not_found"
+    public static let serverBusy: Self = "server_busy"
+    public static let cliNotInstalled: Self = "cli_not_installed"
+    public static let shuttingDown: Self = "shutting_down"
+    public static let scratchUnavailable: Self = "scratch_unavailable"
+    public static let requestTimeout: Self = "request_timeout"
+    public static let cliStalled: Self = "cli_stalled"
+    public static let cliFailed: Self = "cli_failed"
+    public static let internalError: Self = "internal_error"
+    public static let upstreamAuthenticationFailed: Self = "upstream_authentication_failed"
+    public static let upstreamCredentialsMissing: Self = "upstream_credentials_missing"
+    public static let upstreamInvalidRequest: Self = "upstream_invalid_request"
+    public static let upstreamOverloaded: Self = "upstream_overloaded"
+    public static let upstreamError: Self = "upstream_error"
+    public static let rateLimitExceeded: Self = "rate_limit_exceeded"
+
+    /// Codes that mean a deadline passed (for `/status`).
+    public var isTimeout: Bool { self == .requestTimeout || self == .cliStalled }
+}
+
 /// Every error the service reports, in one place.
 extension APIError {
     // MARK: Bad requests (400)
 
     public static func invalidJSON(_ detail: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error",
-                 message: "We could not parse the JSON body of your request. (\(detail))", code: "invalid_json")
+        APIError(status: 400, kind: .invalidRequest, message: "We could not parse the JSON body of your request. (\(detail))",
+                 code: .invalidJSON)
     }
 
     public static func missingParameter(_ param: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error", message: "Missing required parameter: '\(param)'.",
-                 param: param, code: "missing_required_parameter")
+        APIError(status: 400, kind: .invalidRequest, message: "Missing required parameter: '\(param)'.",
+                 param: param, code: .missingRequiredParameter)
     }
 
     public static func invalidType(_ param: String, expected: String, got: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error",
+        APIError(status: 400, kind: .invalidRequest,
                  message: "Invalid type for '\(param)': expected \(expected), but got \(got) instead.",
-                 param: param, code: "invalid_type")
+                 param: param, code: .invalidType)
     }
 
     public static func invalidValue(_ param: String, _ message: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error", message: message, param: param, code: "invalid_value")
+        APIError(status: 400, kind: .invalidRequest, message: message, param: param, code: .invalidValue)
     }
 
     public static func emptyArray(_ param: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error",
+        APIError(status: 400, kind: .invalidRequest,
                  message: "Invalid '\(param)': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-                 param: param, code: "empty_array")
+                 param: param, code: .emptyArray)
     }
 
     public static func unsupportedParameter(_ param: String, _ message: String) -> APIError {
-        APIError(status: 400, type: "invalid_request_error", message: message, param: param, code: "unsupported_parameter")
+        APIError(status: 400, kind: .invalidRequest, message: message, param: param, code: .unsupportedParameter)
+    }
+
+    public static func unsupportedImageURL(param: String) -> APIError {
+        APIError(status: 400, kind: .invalidRequest,
+                 message: "This service does not fetch image URLs; send the image inline as a base64 'data:' URL.",
+                 param: param, code: .unsupportedImageURL)
     }
 
     public static func unsupportedContentType(_ contentType: String) -> APIError {
-        APIError(status: 415, type: "invalid_request_error",
-                 message: "Unsupported Content-Type '\(contentType)': send 'application/json'.", code: "unsupported_media_type")
+        APIError(status: 415, kind: .invalidRequest,
+                 message: "Unsupported Content-Type header '\(contentType)': send the body as 'application/json'.",
+                 code: .unsupportedMediaType)
     }
 
     public static func bodyTooLarge(limit: Int) -> APIError {
-        APIError(status: 413, type: "invalid_request_error",
-                 message: "Request body too large: the limit is \(limit) bytes.", code: "request_too_large")
+        APIError(status: 413, kind: .requestTooLarge, message: "Request body too large: the limit is \(limit) bytes.",
+                 code: .requestTooLarge)
     }
 
     // MARK: Routing
 
     public static func notFound(path: String) -> APIError {
-        APIError(status: 404, type: "invalid_request_error", message: "Unknown request URL: \(path).", code: "unknown_url")
+        APIError(status: 404, kind: .notFound, message: "Unknown request URL: \(path).", code: .unknownURL)
     }
 
-    public static func methodNotAllowed(method: String, path: String, allowed: [String]) -> APIError {
-        APIError(status: 405, type: "invalid_request_error",
-                 message: "Method \(method) is not allowed for \(path); use \(allowed.joined(separator: " or ")).",
-                 code: "method_not_allowed")
+    public static func methodNotAllowed(method: HTTPMethod, path: String, allowed: [HTTPMethod]) -> APIError {
+        let names = allowed.map(\.description)
+        return APIError(status: 405, kind: .invalidRequest,
+                        message: "Method \(method) is not allowed for \(path); use \(names.joined(separator: " or ")).",
+                        code: .methodNotAllowed, headers: [HTTPHeader("Allow", names.joined(separator: ", "))])
     }
 
     public static func modelNotFound(_ model: String) -> APIError {
-        APIError(status: 404, type: "invalid_request_error",
+        APIError(status: 404, kind: .notFound,
                  message: "The model '\(model)' does not exist or you do not have access to it. GET /v1/models lists the models this service accepts.",
-                 param: "model", code: "model_not_found")
+                 param: "model", code: .modelNotFound)
     }
 
     // MARK: Capacity and availability
 
     public static func overCapacity(retryAfterSeconds: Int) -> APIError {
-        APIError(status: 429, type: "rate_limit_error",
-                 message: "All Claude CLI slots are busy; retry shortly.", code: "server_busy", retryAfterSeconds: retryAfterSeconds)
+        APIError(status: 429, kind: .rateLimit, message: "All Claude CLI slots are busy; retry shortly.", code: .serverBusy,
+                 retryAfterSeconds: retryAfterSeconds)
     }
 
     public static func cliNotInstalled(path: String) -> APIError {
-        APIError(status: 503, type: "service_unavailable",
-                 message: "The Claude Code CLI is not installed on this server (looked for '\(path)').", code: "cli_not_installed",
+        APIError(status: 503, kind: .unavailable,
+                 message: "The Claude Code CLI is not installed on this server (looked for '\(path)').", code: .cliNotInstalled,
                  retryAfterSeconds: 60)
     }
 
     public static func shuttingDown() -> APIError {
-        APIError(status: 503, type: "service_unavailable", message: "The service is restarting; retry shortly.",
-                 code: "shutting_down", retryAfterSeconds: 1)
+        APIError(status: 503, kind: .unavailable, message: "The service is restarting; retry shortly.", code: .shuttingDown,
+                 retryAfterSeconds: 1)
     }
 
     public static func scratchUnavailable(_ detail: String) -> APIError {
-        APIError(status: 503, type: "service_unavailable",
+        APIError(status: 503, kind: .unavailable,
                  message: "The server cannot prepare a working folder for the Claude CLI (\(detail)). Its disk may be full.",
-                 code: "scratch_unavailable", retryAfterSeconds: 5)
+                 code: .scratchUnavailable, retryAfterSeconds: 5)
     }
 
     public static func requestTimedOut(seconds: Int) -> APIError {
-        APIError(status: 504, type: "timeout_error", message: "The model did not finish within \(seconds) seconds.",
-                 code: "request_timeout")
+        APIError(status: 504, kind: .timeout, message: "The model did not finish within \(seconds) seconds.", code: .requestTimeout)
     }
 
     public static func stalled(seconds: Int) -> APIError {
-        APIError(status: 504, type: "timeout_error", message: "The Claude CLI produced no output for \(seconds) seconds.",
-                 code: "cli_stalled")
+        APIError(status: 504, kind: .timeout, message: "The Claude CLI produced no output for \(seconds) seconds.", code: .cliStalled)
     }
 
     // MARK: The CLI and upstream
 
     public static func cliFailed(_ detail: String) -> APIError {
-        APIError(status: 502, type: "upstream_error", message: "The Claude CLI failed: \(detail)", code: "cli_failed")
+        APIError(status: 502, kind: .upstream, message: "The Claude CLI failed: \(detail)", code: .cliFailed)
     }
 
     public static func internalError(_ detail: String) -> APIError {
-        APIError(status: 500, type: "server_error", message: "Internal error: \(detail)", code: "internal_error")
+        APIError(status: 500, kind: .server, message: "Internal error: \(detail)", code: .internalError)
     }
 }

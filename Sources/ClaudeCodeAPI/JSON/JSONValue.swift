@@ -27,6 +27,11 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
+    public var stringValue: String? {
+        if case .string(let string) = self { return string }
+        return nil
+    }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { return fields[key] }
         return nil

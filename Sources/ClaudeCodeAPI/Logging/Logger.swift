@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 /// JSON lines on stderr, one `write(2)` each. Fields carry metadata only: never message content or credentials.
 public struct Logger: Sendable {
@@ -36,7 +37,6 @@ public struct Logger: Sendable {
 public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case string(String)
     case int(Int)
-    case double(Double)
     case bool(Bool)
 
     public init(stringLiteral value: String) { self = .string(value) }
@@ -46,7 +46,6 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
         switch self {
         case .string(let s): s
         case .int(let i): i
-        case .double(let d): d
         case .bool(let b): b
         }
     }

@@ -169,9 +169,7 @@ extension ChatCompletionRequest {
         case let other?: throw APIError.invalidType(path, expected: "an object", got: other.typeName)
         }
         guard url.hasPrefix("data:") else {
-            throw APIError(status: 400, type: "invalid_request_error",
-                           message: "This service does not fetch image URLs; send the image inline as a base64 'data:' URL.",
-                           param: "\(path).url", code: "unsupported_image_url")
+            throw APIError.unsupportedImageURL(param: "\(path).url")
         }
         // data:<media type>;base64,<data>
         guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {

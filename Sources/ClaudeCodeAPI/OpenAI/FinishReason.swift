@@ -5,13 +5,12 @@ public enum FinishReason: String, Encodable, Sendable {
     case contentFilter = "content_filter"
     case toolCalls = "tool_calls"
 
-    /// Maps the Anthropic `stop_reason` the CLI reports.
-    public init(stopReason: String?) {
-        switch stopReason {
-        case "max_tokens", "model_context_window_exceeded": self = .length
-        case "refusal": self = .contentFilter
-        case "tool_use": self = .toolCalls
-        default: self = .stop  // end_turn, stop_sequence, pause_turn, unknown
+    public init(_ reason: TurnStopReason) {
+        switch reason {
+        case .maxTokens, .contextWindowExceeded: self = .length
+        case .refusal: self = .contentFilter
+        case .toolUse: self = .toolCalls
+        case .endTurn, .stopSequence, .pauseTurn: self = .stop
         }
     }
 }

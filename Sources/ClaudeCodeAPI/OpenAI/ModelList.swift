@@ -5,8 +5,6 @@ public struct ModelList: Encodable, Sendable {
         public var object = "model"
         public var created: Int
         public var ownedBy: String
-
-        enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by" }
     }
 
     public var object = "list"

@@ -2,7 +2,6 @@
 public struct Usage: Encodable, Equatable, Sendable {
     public struct PromptTokensDetails: Encodable, Equatable, Sendable {
         public var cachedTokens: Int
-        enum CodingKeys: String, CodingKey { case cachedTokens = "cached_tokens" }
     }
 
     public var promptTokens: Int
@@ -12,16 +11,9 @@ public struct Usage: Encodable, Equatable, Sendable {
 
     /// Prompt tokens count everything the model read: fresh input, cache reads and cache writes.
     public init(_ usage: CLIUsage) {
-        promptTokens = usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens
+        promptTokens = usage.promptTokens
         completionTokens = usage.outputTokens
         totalTokens = promptTokens + completionTokens
         promptTokensDetails = PromptTokensDetails(cachedTokens: usage.cacheReadInputTokens)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens"
-        case completionTokens = "completion_tokens"
-        case totalTokens = "total_tokens"
-        case promptTokensDetails = "prompt_tokens_details"
     }
 }

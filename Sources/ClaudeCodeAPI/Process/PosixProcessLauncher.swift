@@ -1,95 +1,59 @@
-import CSystemShims
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemCalls
 
-/// Starts real processes with posix_spawn: each in a process group of its own, with a clean signal
-/// mask and default dispositions, only descriptors 0-2 open, and exactly the environment given.
+/// Starts real processes (`Syscalls.spawn`: posix_spawn, own process group, clean signal state, only fds 0-2, exactly
+/// the environment given) and keeps a registry of the live ones for shutdown.
 public struct PosixProcessLauncher: ProcessLauncher {
-    public init() {}
+    public let registry: ProcessRegistry
 
-    /// Process groups of every child started here and not yet reaped.
-    static let live = LiveProcessGroups()
+    public init(registry: ProcessRegistry = ProcessRegistry()) {
+        self.registry = registry
+    }
 
-    /// SIGKILLs every live child group (shutdown after the drain deadline). Their owners then see end of output.
-    public static func terminateAll() { live.killAll() }
+    public func killAll() { registry.killAll() }
 
-    public func launch(_ spec: ProcessSpec) throws -> any ChildProcess {
-        let stdin = try Syscalls.pipe()
-        let stdout: (read: Int32, write: Int32)
-        let stderr: (read: Int32, write: Int32)
-        do { stdout = try Syscalls.pipe() } catch {
-            Syscalls.close(stdin.read); Syscalls.close(stdin.write); throw error
+    public func launch(_ spec: ProcessSpec) throws(SystemError) -> any ChildProcess {
+        var opened: [Int32] = []
+        func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
+            let ends = try Syscalls.pipe()
+            opened += [ends.read, ends.write]
+            return ends
         }
-        do { stderr = try Syscalls.pipe() } catch {
-            [stdin.read, stdin.write, stdout.read, stdout.write].forEach(Syscalls.close); throw error
+        do {
+            let stdin = try pipe(), stdout = try pipe(), stderr = try pipe()
+            let pid = try Syscalls.spawn(executable: spec.executable, arguments: spec.arguments, environment: spec.environment,
+                                         workingDirectory: spec.workingDirectory,
+                                         standardInput: stdin.read, standardOutput: stdout.write, standardError: stderr.write)
+            [stdin.read, stdout.write, stderr.write].forEach(Syscalls.close)
+            for fd in [stdin.write, stdout.read, stderr.read] { try? Syscalls.setNonBlocking(fd) }
+            registry.insert(pid)
+            return PosixChildProcess(pid: pid, standardInput: stdin.write, standardOutput: stdout.read, standardError: stderr.read,
+                                     registry: registry)
+        } catch {
+            opened.forEach(Syscalls.close)
+            throw error
         }
-        let childEnds = [stdin.read, stdout.write, stderr.write]
-        let ourEnds = [stdin.write, stdout.read, stderr.read]
-        defer { childEnds.forEach(Syscalls.close) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr.write, 2)
-        CSystemShims_spawn_file_actions_addclosefrom(&actions, 3)
-        if let directory = spec.workingDirectory {
-            CSystemShims_spawn_file_actions_addchdir(&actions, directory)
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT] {
-            sigaddset(&defaults, signal)
-        }
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            ourEnds.forEach(Syscalls.close)
-            throw SystemError("posix_spawn \(spec.executable)", errno: rc)
-        }
-        for fd in ourEnds { try? Syscalls.setNonBlocking(fd) }
-        Self.live.insert(pid)
-        return PosixChildProcess(pid: pid, standardInput: stdin.write, standardOutput: stdout.read, standardError: stderr.read)
     }
 }
 
 /// A process started by `PosixProcessLauncher`; its pid is also its process group id.
 final class PosixChildProcess: ChildProcess {
-    let processID: pid_t
+    let processID: Int32
     private(set) var standardInput: Int32
     private(set) var standardOutput: Int32
     private(set) var standardError: Int32
-    private var waitStatus: Int32?
+    private let registry: ProcessRegistry
+    private var exit: ProcessExit?
 
-    init(pid: pid_t, standardInput: Int32, standardOutput: Int32, standardError: Int32) {
+    init(pid: Int32, standardInput: Int32, standardOutput: Int32, standardError: Int32, registry: ProcessRegistry) {
         self.processID = pid
         self.standardInput = standardInput
         self.standardOutput = standardOutput
         self.standardError = standardError
+        self.registry = registry
     }
 
-    deinit { terminate(graceMilliseconds: 0) }
+    /// A session dropped without a teardown still leaves nothing behind.
+    deinit { if exit == nil { TeardownSequence.kill.run(on: self) } }
 
     var pid: Int32? { processID }
 
@@ -98,44 +62,23 @@ final class PosixChildProcess: ChildProcess {
     }
 
     func hasExited() -> Bool {
-        waitStatus != nil || Syscalls.hasExited(processID)
+        exit != nil || Syscalls.hasExited(processID)
     }
 
-    @discardableResult
-    func terminate(graceMilliseconds: Int) -> Int32 {
-        if let waitStatus { return waitStatus }
-        // The leader is not reaped before the group is signalled, so its pid (= the group id) cannot be reused.
-        if !Syscalls.hasExited(processID) {
-            Syscalls.killProcessGroup(processID, signal: SIGTERM)
-            var waited = 0
-            while waited < graceMilliseconds && !Syscalls.hasExited(processID) {
-                Syscalls.sleep(milliseconds: 5)
-                waited += 5
-            }
-        }
-        // Whatever is left in the group (the leader, or anything it started) goes now.
-        Syscalls.killProcessGroup(processID, signal: SIGKILL)
-        let status = Syscalls.reap(processID)
-        PosixProcessLauncher.live.remove(processID)
-        waitStatus = status
+    func signalGroup(_ signal: Int32) {
+        guard exit == nil else { return }
+        Syscalls.killProcessGroup(processID, signal: signal)
+    }
+
+    func reap() -> ProcessExit {
+        if let exit { return exit }
+        let ended = Syscalls.reap(processID).map(ProcessExit.init(waitStatus:)) ?? .lost
+        registry.remove(processID)
+        exit = ended
         closeStandardInput()
         for fd in [standardOutput, standardError] where fd >= 0 { Syscalls.close(fd) }
         standardOutput = -1
         standardError = -1
-        return status
-    }
-}
-
-/// A locked set of live child process groups.
-final class LiveProcessGroups: @unchecked Sendable {
-    private var groups: Set<pid_t> = []
-    private let lock = NSLock()
-
-    func insert(_ pgid: pid_t) { lock.lock(); groups.insert(pgid); lock.unlock() }
-    func remove(_ pgid: pid_t) { lock.lock(); groups.remove(pgid); lock.unlock() }
-
-    func killAll() {
-        lock.lock(); let all = groups; lock.unlock()
-        for pgid in all { Syscalls.killProcessGroup(pgid, signal: SIGKILL) }
+        return ended
     }
 }

@@ -1,22 +1,15 @@
-import Foundation
-
-/// Server-sent events as OpenAI streams them: `data: <json>\n\n`, comments for keep-alive, `data: [DONE]` last.
-public struct SSEEncoder: Sendable {
-    private let encoder: JSONEncoder
-
-    public init() {
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    }
-
-    public func event(_ value: some Encodable) -> [UInt8] {
-        let json = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        var bytes = Array("data: ".utf8)
+/// Server-sent events framing: `data: <json>\n\n`, comment lines for keep-alive, OpenAI's `data: [DONE]` terminator.
+public enum SSEEncoder {
+    public static func data(_ json: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
         bytes.reserveCapacity(json.count + 8)
+        bytes += dataPrefix
         bytes += json
         bytes += [0x0A, 0x0A]
         return bytes
     }
+
+    private static let dataPrefix = Array("data: ".utf8)
 
     public static let done = Array("data: [DONE]\n\n".utf8)
 

@@ -20,18 +20,18 @@ enum Fixtures {
     }
 
     /// Runs a recording through a fresh translator.
-    static func translate(_ name: String, includeReasoning: Bool = false) throws -> [CompletionEvent] {
+    static func translate(_ name: String, includeReasoning: Bool = false) throws -> [TurnEvent] {
         var translator = TurnTranslator(includeReasoning: includeReasoning)
-        var output: [CompletionEvent] = []
+        var output: [TurnEvent] = []
         for event in try events(name) { output += translator.consume(event) }
         if !translator.isFinished { output += translator.outputEnded(exitDescription: "exit 0", stderrTail: "") }
         return output
     }
 }
 
-extension Array where Element == CompletionEvent {
+extension Array where Element == TurnEvent {
     var content: String {
-        compactMap { if case .content(let text) = $0 { text } else { nil } }.joined()
+        compactMap { if case .text(let text) = $0 { text } else { nil } }.joined()
     }
     var reasoning: String {
         compactMap { if case .reasoning(let text) = $0 { text } else { nil } }.joined()
@@ -40,8 +40,8 @@ extension Array where Element == CompletionEvent {
         for event in self { if case .failed(let error) = event { return error } }
         return nil
     }
-    var finish: (FinishReason, Usage)? {
-        for event in self { if case .finished(let reason, let usage) = event { return (reason, usage) } }
+    var finish: TurnCompletion? {
+        for event in self { if case .finished(let completion) = event { return completion } }
         return nil
     }
 }

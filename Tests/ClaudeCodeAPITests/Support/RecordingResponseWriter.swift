@@ -1,18 +1,24 @@
 import Foundation
+import HTTPCore
+import Synchronization
 @testable import ClaudeCodeAPI
 
-/// A `ResponseWriter` that keeps what it is given; it can be told to fail like a vanished client.
-final class RecordingResponseWriter: ResponseWriter {
+/// The in-memory transport: a `ResponseWriter` that keeps what it is given; it can be told to fail like a vanished client.
+/// Only `flushCount` may be read from another thread while a request runs.
+final class RecordingResponseWriter: ResponseWriter, @unchecked Sendable {
     private(set) var status: Int?
-    private(set) var headers: [(String, String)] = []
+    private(set) var headers: [HTTPHeader] = []
     private(set) var body: [UInt8] = []
     private(set) var flushes = 0
+    /// Flushes so far, readable from another thread while the request runs.
+    private let flushCounter = Mutex(0)
+    var flushCount: Int { flushCounter.withLock { $0 } }
     private(set) var ended = false
     /// Flushes that succeed before the client "disconnects".
     var flushesBeforeDisconnect = Int.max
     var disconnectDescriptor: Int32? = nil
 
-    func writeHead(status: Int, headers: [(String, String)]) throws(ClientDisconnected) {
+    func writeHead(status: Int, headers: [HTTPHeader]) throws(ClientDisconnected) {
         precondition(self.status == nil, "head written twice")
         self.status = status
         self.headers = headers
@@ -26,6 +32,7 @@ final class RecordingResponseWriter: ResponseWriter {
     func flush() throws(ClientDisconnected) {
         guard !ended else { return }
         flushes += 1
+        flushCounter.withLock { $0 += 1 }
         if flushes > flushesBeforeDisconnect { throw ClientDisconnected() }
     }
 
@@ -34,7 +41,7 @@ final class RecordingResponseWriter: ResponseWriter {
     var text: String { String(decoding: body, as: UTF8.self) }
 
     func header(_ name: String) -> String? {
-        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     /// The JSON body as a dictionary.

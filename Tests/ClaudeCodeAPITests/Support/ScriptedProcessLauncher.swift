@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import SystemCalls
 @testable import ClaudeCodeAPI
 
 /// A stand-in CLI without a process: real pipes, with a thread that plays a script into stdout.
@@ -8,14 +10,15 @@ struct ScriptedProcessLauncher: ProcessLauncher {
         case line([UInt8])
         case stderr(String)
         case pause(milliseconds: Int)
-        /// Stays silent until terminated.
+        /// Stays silent until signalled.
         case hang
     }
 
     let steps: @Sendable () -> [Step]
     let launches = Counter()
     /// Specs seen, for assertions on argv and environment.
-    let specs = SpecLog()
+    let specs = Recorded<ProcessSpec>()
+    let children = Recorded<ScriptedChildProcess>()
 
     init(_ steps: @escaping @Sendable () -> [Step]) { self.steps = steps }
 
@@ -28,25 +31,32 @@ struct ScriptedProcessLauncher: ProcessLauncher {
         }
     }
 
-    func launch(_ spec: ProcessSpec) throws -> any ChildProcess {
+    func launch(_ spec: ProcessSpec) throws(SystemError) -> any ChildProcess {
         launches.increment()
         specs.append(spec)
-        return try ScriptedChildProcess(steps: steps())
+        let child = try ScriptedChildProcess(steps: steps())
+        children.append(child)
+        return child
+    }
+
+    func killAll() {
+        for child in children.all { child.signalGroup(SIGKILL) }
     }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
 
-final class SpecLog: @unchecked Sendable {
+/// A list that threads append to, read by the test afterwards.
+final class Recorded<Element>: @unchecked Sendable {
     private let lock = NSLock()
-    private var specs: [ProcessSpec] = []
-    func append(_ spec: ProcessSpec) { lock.lock(); specs.append(spec); lock.unlock() }
-    var all: [ProcessSpec] { lock.lock(); defer { lock.unlock() }; return specs }
+    private var elements: [Element] = []
+    func append(_ element: Element) { lock.lock(); elements.append(element); lock.unlock() }
+    var all: [Element] { lock.lock(); defer { lock.unlock() }; return elements }
+    var last: Element? { all.last }
 }
 
 final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
@@ -56,12 +66,14 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
     private let outWrite: Int32
     private let errWrite: Int32
     private let inRead: Int32
-    private let stopped = Counter()
-    private let exited = Counter()
+    /// The first signal the "process group" got, if any.
+    private let signalled = Mutex<Int32?>(nil)
+    private let exited = Mutex(false)
+    private var exit: ProcessExit?
 
     var pid: Int32? { nil }
 
-    init(steps: [ScriptedProcessLauncher.Step]) throws {
+    init(steps: [ScriptedProcessLauncher.Step]) throws(SystemError) {
         let input = try Syscalls.pipe()
         let output = try Syscalls.pipe()
         let error = try Syscalls.pipe()
@@ -76,19 +88,21 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
         thread.start()
     }
 
+    private var isSignalled: Bool { signalled.withLock { $0 != nil } }
+
     private func play(_ steps: [ScriptedProcessLauncher.Step]) {
         defer {
             Syscalls.close(outWrite)
             Syscalls.close(errWrite)
-            exited.increment()
+            exited.withLock { $0 = true }
         }
         for step in steps {
-            if stopped.value > 0 { return }
+            if isSignalled { return }
             switch step {
             case .line(let bytes): try? Syscalls.writeAll(outWrite, bytes + [0x0A])
             case .stderr(let text): try? Syscalls.writeAll(errWrite, Array(text.utf8))
             case .pause(let ms): Syscalls.sleep(milliseconds: ms)
-            case .hang: while stopped.value == 0 { Syscalls.sleep(milliseconds: 5) }
+            case .hang: while !isSignalled { Syscalls.sleep(milliseconds: 5) }
             }
         }
     }
@@ -97,23 +111,28 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
         if standardInput >= 0 { Syscalls.close(standardInput); standardInput = -1 }
     }
 
-    func hasExited() -> Bool { exited.value > 0 }
+    func hasExited() -> Bool { exited.withLock { $0 } }
 
-    var wasTerminated: Bool { stopped.value > 0 }
+    /// A signal to a script that has already ended finds no process, as with a real one.
+    func signalGroup(_ signal: Int32) {
+        guard !hasExited() else { return }
+        signalled.withLock { if $0 == nil { $0 = signal } }
+    }
 
-    private var closed = false
+    /// Whether the process was signalled before it ended by itself.
+    var wasTerminated: Bool { isSignalled }
 
-    @discardableResult
-    func terminate(graceMilliseconds: Int) -> Int32 {
-        guard !closed else { return 0 }
-        closed = true
-        stopped.increment()
-        while exited.value == 0 { Syscalls.sleep(milliseconds: 1) }
+    func reap() -> ProcessExit {
+        if let exit { return exit }
+        // The play thread notices a signal within one step (a pause, or 5 ms of a hang).
+        let ended = waitUntil(seconds: 10) { hasExited() }
+        precondition(ended, "the scripted process did not stop")
         closeStandardInput()
         for fd in [standardOutput, standardError, inRead] where fd >= 0 { Syscalls.close(fd) }
         standardOutput = -1
         standardError = -1
-        return 0
+        let result: ProcessExit = signalled.withLock { signal in signal.map { .signalled($0) } ?? .exited(code: 0) }
+        exit = result
+        return result
     }
 }
-

@@ -1,27 +1,31 @@
 import Foundation
+import HTTPCore
 @testable import ClaudeCodeAPI
 
-/// The whole application in-process, with a scripted CLI and a recording writer.
+/// The whole application in-process, with a scripted CLI and the in-memory transport.
 struct TestApplication {
     let application: APIApplication
     let launcher: any ProcessLauncher
     let logLines = LogLines()
 
-    init(launcher: any ProcessLauncher, environment: [String: String] = [:]) {
+    init(launcher: any ProcessLauncher, environment: [String: String] = [:],
+         freeSpace: @escaping ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace) {
         var env = ["CCA_CLAUDE_PATH": "/bin/true", "ANTHROPIC_API_KEY": "test-key", "CCA_MAX_CONCURRENT_CLI": "2"]
         env.merge(environment) { $1 }
         let configuration = try! Configuration.fromEnvironment(env)
         let lines = logLines
         self.launcher = launcher
         application = try! APIApplication(configuration: configuration, launcher: launcher,
-                                     logger: Logger(level: .debug, sink: { lines.append($0) }))
+                                          logger: Logger(level: .debug, sink: { lines.append($0) }), freeSpace: freeSpace)
     }
 
+    /// One request as nginx would pass it: from a loopback client unless told otherwise.
     @discardableResult
-    func send(_ method: String, _ path: String, body: String = "", writer: RecordingResponseWriter = RecordingResponseWriter()) -> RecordingResponseWriter {
-        var reader = BufferedBody(body)
-        application.handle(HTTPRequest(method: method, path: path, contentLength: body.utf8.count, requestID: "test"),
-                           body: &reader, writer: writer)
+    func send(_ method: String, _ path: String, body: String = "", headers: [String: String] = [:], remoteAddress: String? = "127.0.0.1",
+              writer: RecordingResponseWriter = RecordingResponseWriter()) -> RecordingResponseWriter {
+        application.handle(HTTPRequest(method: HTTPMethod(method), path: path, headers: headers, contentLength: body.utf8.count,
+                                       requestID: "test", remoteAddress: remoteAddress),
+                           body: BufferedBody(body), writer: writer)
         return writer
     }
 

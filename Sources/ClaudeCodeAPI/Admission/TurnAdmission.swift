@@ -1,0 +1,48 @@
+/// What every API surface does before a model turn, the same way: read the body within its limit and parse it,
+/// resolve the model and the CLI, and take a CLI slot (a bounded wait; refused with 429 or 503, or abandoned when
+/// the client leaves meanwhile). The surface decodes its own request in between.
+public struct TurnAdmission: Sendable {
+    let configuration: Configuration
+    let slots: CLISlots
+    let cli: CLIProbe
+
+    /// The request body as JSON. Bodies over the limit are refused before they are read in full.
+    public func readJSONBody(_ context: RequestContext) throws(APIError) -> JSONValue {
+        let limit = configuration.maxBodyBytes
+        if let length = context.request.contentLength, length > limit { throw .bodyTooLarge(limit: limit) }
+        let bytes: [UInt8]
+        do { bytes = try context.body.readAll(limit: limit) } catch { throw .bodyTooLarge(limit: error.limit) }
+        guard !bytes.isEmpty else { throw .invalidJSON("the body is empty") }
+        do { return try JSONValue.parse(bytes) } catch let JSONValue.NestingError.tooDeep(depth) {
+            throw .invalidJSON("nested deeper than \(depth) levels")
+        } catch {
+            throw .invalidJSON("it is not valid JSON")
+        }
+    }
+
+    /// The name the CLI gets for a requested model.
+    public func cliModel(for requested: String) throws(APIError) -> String {
+        guard let model = configuration.models.cliModel(for: requested) else { throw .modelNotFound(requested) }
+        return model
+    }
+
+    /// The CLI's absolute path, looked up now (installing it later needs no restart).
+    public func executable() throws(APIError) -> String {
+        guard let path = cli.executablePath else { throw .cliNotInstalled(path: cli.displayName) }
+        return path
+    }
+
+    /// Runs `turn` holding a CLI slot, or answers why it cannot run.
+    public func withSlot(_ context: RequestContext, model: String?, _ turn: () -> RequestOutcome) -> RequestOutcome {
+        let clientLeft = { context.clientHasLeft }
+        switch slots.acquire(timeoutMilliseconds: configuration.queueTimeoutMilliseconds, clientLeft: clientLeft) {
+        case .admitted: break
+        case .refused: return context.fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1))
+        case .abandoned: return .clientGone(model: model)
+        }
+        defer { slots.release() }
+        // A client that gave up meanwhile does not get a CLI.
+        if clientLeft() { return .clientGone(model: model) }
+        return turn()
+    }
+}

@@ -1,0 +1,35 @@
+/// `GET /status`: php-fpm's status page for this service (its words where it has them). Keys go out in snake_case.
+struct StatusReport: Encodable {
+    struct Requests: Encodable {
+        var accepted: Int
+        var inFlight: Int
+        var maxInFlight: Int
+        var byStatus: [String: Int]
+    }
+
+    struct CLI: Encodable {
+        var active: Int
+        var capacity: Int
+        var maxActive: Int
+        /// Requests waiting for a slot right now (php-fpm's listen queue).
+        var waiting: Int
+        /// Requests turned away with 429 because every slot stayed busy.
+        var maxChildrenReached: Int
+        var runs: Int
+        var endedBySignal: Int
+    }
+
+    struct Tokens: Encodable {
+        var prompt: Int
+        var completion: Int
+    }
+
+    var startedAt: Int
+    var uptimeSeconds: Int
+    var draining: Bool
+    var requests: Requests
+    var cli: CLI
+    var clientDisconnects: Int
+    var timeouts: Int
+    var tokens: Tokens
+}

@@ -1,0 +1,18 @@
+import HTTPCore
+import HTTPCore
+
+/// How one API surface writes an `APIError`: as the body of a complete response, and as an event of a stream
+/// that has already begun (its status spent). One conforming type per wire format; nothing else renders errors.
+public protocol ErrorFormat: Sendable {
+    func responseBody(for error: APIError) -> [UInt8]
+    /// The stream event that reports `error`, including whatever ends the stream in that format.
+    func streamEvents(for error: APIError) -> [UInt8]
+}
+
+extension ResponseWriter {
+    /// The one place where an error becomes a complete HTTP response: its status, its headers, its body.
+    public func respond(_ error: APIError, in format: any ErrorFormat) throws(ClientDisconnected) {
+        try respond(status: error.status, contentType: "application/json", body: format.responseBody(for: error),
+                    headers: error.headers)
+    }
+}

@@ -1,0 +1,80 @@
+import HTTPCore
+
+/// Streaming chat completions as SSE `chat.completion.chunk`s. The status line is held back until the first content
+/// (or until the first keep-alive is due), so that an early failure (bad credentials, rate limit) still gets a real
+/// HTTP status instead of a 200 stream.
+public struct ChatCompletionStreamEncoder: TurnEncoder {
+    private let writer: any ResponseWriter
+    private let identity: CompletionIdentity
+    private let includeUsage: Bool
+    private let json = JSONWire()
+    private let errorFormat = OpenAIErrorFormat()
+    private var headSent = false
+    public private(set) var isComplete = false
+    public var hasSentAnything: Bool { headSent || isComplete }
+    public private(set) var status = 200
+
+    public init(writer: any ResponseWriter, identity: CompletionIdentity, includeUsage: Bool) {
+        self.writer = writer
+        self.identity = identity
+        self.includeUsage = includeUsage
+    }
+
+    public mutating func send(_ event: TurnEvent) throws(ClientDisconnected) {
+        guard !isComplete else { return }
+        switch event {
+        case .text(let text):
+            try startStream()
+            try emit(ChatCompletionChunk.content(identity, text))
+        case .reasoning(let text):
+            try startStream()
+            try emit(ChatCompletionChunk.reasoning(identity, text))
+        case .finished(let completion):
+            try startStream()
+            try emit(ChatCompletionChunk.finish(identity, FinishReason(completion.stopReason)))
+            if includeUsage { try emit(ChatCompletionChunk.usage(identity, Usage(completion.usage))) }
+            try writer.write(SSEEncoder.done)
+            isComplete = true
+        case .failed(let error):
+            isComplete = true
+            guard headSent else {
+                status = error.status
+                try writer.respond(error, in: errorFormat)
+                return
+            }
+            // Once the stream has begun the status is spent: the error travels as an event.
+            try writer.write(errorFormat.streamEvents(for: error))
+        }
+        try writer.flush()
+    }
+
+    public mutating func idle() throws(ClientDisconnected) {
+        guard !isComplete else { return }
+        try startStream()
+        try writer.write(SSEEncoder.keepAlive)
+        try writer.flush()
+    }
+
+    private mutating func startStream() throws(ClientDisconnected) {
+        guard !headSent else { return }
+        headSent = true
+        try writer.writeHead(status: 200, headers: [
+            HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
+            HTTPHeader("Cache-Control", "no-cache"),
+            HTTPHeader("X-Accel-Buffering", "no"),
+        ])
+        try emit(ChatCompletionChunk.role(identity))
+    }
+
+    /// One chunk as a `data:` event. A chunk that cannot be encoded ends the stream with an internal error.
+    private mutating func emit(_ chunk: ChatCompletionChunk) throws(ClientDisconnected) {
+        do {
+            try writer.write(SSEEncoder.data(try json.encode(chunk)))
+        } catch let failure as JSONWire.EncodingFailure {
+            isComplete = true
+            try writer.write(errorFormat.streamEvents(for: .internalError("a chunk could not be encoded: \(failure)")))
+        } catch {
+            throw ClientDisconnected()
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPCore
+
+/// `POST /v1/chat/completions`: OpenAI's request decoded and validated, then the shared admission and turn running,
+/// rendered by the chat-completion encoders (SSE chunks or one object).
+struct ChatCompletionsEndpoint: Sendable {
+    let configuration: Configuration
+    let admission: TurnAdmission
+    let runner: TurnRunner
+    let logger: Logger
+
+    func register(in router: inout Router, errorFormat: any ErrorFormat) {
+        router.add([.post], ["/v1/chat/completions", "/chat/completions"], errorFormat: errorFormat) { context in handle(context) }
+    }
+
+    func handle(_ context: RequestContext) -> RequestOutcome {
+        let chat: ChatCompletionRequest
+        let cliModel: String
+        let executable: String
+        do throws(APIError) {
+            chat = try ChatCompletionRequest.validate(admission.readJSONBody(context), maximumOutputTokens: configuration.maxOutputTokens)
+            cliModel = try admission.cliModel(for: chat.model)
+            executable = try admission.executable()
+        } catch {
+            return context.fail(error)
+        }
+        if !chat.ignoredParameters.isEmpty {
+            logger.debug("ignored parameters", ["request_id": .string(context.request.requestID),
+                                                "params": .string(chat.ignoredParameters.joined(separator: ","))])
+        }
+        var outcome = admission.withSlot(context, model: chat.model) {
+            let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
+            let turn = TurnSpec(
+                invocation: CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel,
+                                                  maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget),
+                executable: executable, includeReasoning: chat.thinkingBudget != nil, stopSequences: chat.stopSequences,
+                requestID: context.request.requestID)
+            if chat.stream {
+                var encoder = ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream)
+                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
+                return Self.outcome(status: encoder.status, report)
+            } else {
+                var encoder = ChatCompletionEncoder(writer: context.writer, identity: identity)
+                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
+                return Self.outcome(status: encoder.status, report)
+            }
+        }
+        outcome.model = chat.model
+        outcome.stream = chat.stream
+        return outcome
+    }
+
+    private static func outcome(status: Int, _ report: TurnReport) -> RequestOutcome {
+        var outcome = RequestOutcome(status: status, turn: report)
+        outcome.finishReason = report.completion.map { FinishReason($0.stopReason).rawValue }
+        return outcome
+    }
+}

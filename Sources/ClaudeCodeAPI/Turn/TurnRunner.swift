@@ -1,0 +1,200 @@
+import Foundation
+import HTTPCore
+
+/// What one model turn needs, whatever API surface asked for it.
+public struct TurnSpec: Sendable {
+    /// The conversation and settings that shape the CLI launch.
+    public var invocation: CLIInvocation.Request
+    /// The CLI's absolute path.
+    public var executable: String
+    /// Whether thinking is streamed to the client (as reasoning).
+    public var includeReasoning: Bool
+    /// Stop sequences the service applies to the text.
+    public var stopSequences: [String]
+    public var requestID: String
+
+    public init(invocation: CLIInvocation.Request, executable: String, includeReasoning: Bool, stopSequences: [String], requestID: String) {
+        self.invocation = invocation
+        self.executable = executable
+        self.includeReasoning = includeReasoning
+        self.stopSequences = stopSequences
+        self.requestID = requestID
+    }
+}
+
+/// How a turn went, for the access log and the counters.
+public struct TurnReport: Sendable {
+    /// How the CLI ended (`notStarted` when none ran).
+    public var cliExit: ProcessExit = .notStarted
+    public var clientDisconnected = false
+    /// The error the turn ended with, whether or not the client could be told.
+    public var failure: APIError?
+    public var completion: TurnCompletion?
+}
+
+/// Runs one turn on a fresh CLI: a scratch folder, the CLI's input files, the launch, the session driven to its end
+/// through the translator into the surface's encoder, the teardown that fits the ending, and nothing left behind.
+/// A CLI that fails before printing anything gets one more try on a fresh process; once output has begun, never.
+public struct TurnRunner: Sendable {
+    let configuration: Configuration
+    let launcher: any ProcessLauncher
+    let clock: any MonotonicClock
+    let logger: Logger
+    /// Fired when a shutdown's drain deadline passes: in-flight turns end with a `shutting_down` error.
+    let cancellation: CancellationSignal
+    /// The scratch folder's free-space check (a seam for tests).
+    var freeSpace: ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace
+
+    public func run<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter) -> TurnReport {
+        switch attempt(turn, encoder: &encoder, writer: writer) {
+        case .completed(let report):
+            return report
+        case .failedBeforeOutput(let reason):
+            logger.warning("CLI failed before any output; retrying once", ["request_id": .string(turn.requestID), "reason": .string(reason)])
+            switch attempt(turn, encoder: &encoder, writer: writer) {
+            case .completed(let report):
+                return report
+            case .failedBeforeOutput(let reason):
+                var delivery = Delivery()
+                delivery.send(.failed(.cliFailed("it failed twice before any output: \(reason)")), to: &encoder)
+                return delivery.report
+            }
+        }
+    }
+
+    private enum Attempt {
+        case completed(TurnReport)
+        /// Nothing reached the client and the CLI printed nothing: safe to try again.
+        case failedBeforeOutput(String)
+    }
+
+    private func attempt<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter) -> Attempt {
+        var delivery = Delivery()
+        let scratch: ScratchDirectory
+        do {
+            scratch = try ScratchDirectory(parent: configuration.scratchRoot, freeSpace: freeSpace)
+        } catch {
+            logger.error("cannot create scratch folder", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
+            let detail: String
+            switch error {
+            case .diskFull: detail = "\(error)"
+            case .cannotCreate: detail = "\(configuration.scratchRoot): \(error)"
+            }
+            delivery.send(.failed(.scratchUnavailable(detail)), to: &encoder)
+            return .completed(delivery.report)
+        }
+        defer { scratch.remove() }
+
+        let invocation = CLIInvocation(request: turn.invocation, configuration: configuration, executable: turn.executable,
+                                       scratchDirectory: scratch.path)
+        // With a shared CCA_CLI_HOME the transcript lives outside the scratch folder: remove its project folder too.
+        defer { if let transcript = invocation.transcript { scratch.removeOutside(transcript.path) } }
+        for file in invocation.files {
+            do { try scratch.write(file.contents, to: file.path) } catch {
+                logger.error("cannot write the CLI's input files", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
+                delivery.send(.failed(.scratchUnavailable("writing the conversation: \(error.localizedDescription)")), to: &encoder)
+                return .completed(delivery.report)
+            }
+        }
+        let session: CLISession
+        do {
+            session = try CLISession.launch(invocation.process, launcher: launcher, clock: clock)
+        } catch where error.errno == ENOENT || error.errno == EACCES {
+            delivery.send(.failed(.cliNotInstalled(path: turn.executable)), to: &encoder)
+            return .completed(delivery.report)
+        } catch {
+            return .failedBeforeOutput("cannot start the CLI: \(error)")
+        }
+        session.send(line: invocation.standardInput)
+        session.closeInput()
+        return drive(session, turn: turn, encoder: &encoder, delivery: &delivery, writer: writer)
+    }
+
+    /// Runs the turn to its end, whatever ends it, and always ends the process group.
+    private func drive<Encoder: TurnEncoder>(_ session: CLISession, turn: TurnSpec, encoder: inout Encoder, delivery: inout Delivery,
+                                             writer: any ResponseWriter) -> Attempt {
+        var translator = TurnTranslator(includeReasoning: turn.includeReasoning, stopSequences: turn.stopSequences)
+        let limits = ProcessPoller.Limits(
+            deadline: clock.now() + .seconds(configuration.requestTimeoutSeconds),
+            stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
+            idleNanoseconds: .seconds(configuration.pingIntervalSeconds))
+        let watch = ProcessPoller.Watch(clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation)
+
+        let ending = session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+            for output in translator.consume(event) { try delivery.sendOrThrow(output, to: &encoder) }
+            return translator.isFinished ? .done : .more
+        }, onIdle: { () throws(ClientDisconnected) in
+            try encoder.idle()
+        })
+        defer { logSkippedOutput(of: session, requestID: turn.requestID) }
+
+        let grace = configuration.killGraceMilliseconds
+        var finalEvents: [TurnEvent] = []
+        switch ending {
+        case .consumerFinished where translator.finishedBeforeResult:
+            // Cut at max_tokens or a stop sequence: stop the CLI before it asks upstream for more.
+            writer.end()
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: 0))
+        case .consumerFinished:
+            writer.end()  // the client has its answer; the CLI's exit is not its concern
+            delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
+        case .outputEnded:
+            delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
+            let stderr = session.stderrText
+            if session.linesRead == 0 && !encoder.hasSentAnything {
+                return .failedBeforeOutput("\(delivery.report.cliExit)\(stderr.isEmpty ? "" : ": \(stderr)")")
+            }
+            finalEvents = translator.outputEnded(exitDescription: "\(delivery.report.cliExit)", stderrTail: stderr)
+        case .clientDisconnected:
+            delivery.report.clientDisconnected = true
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
+        case .deadlinePassed:
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
+            finalEvents = [.failed(.requestTimedOut(seconds: configuration.requestTimeoutSeconds))]
+        case .stalled:
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
+            finalEvents = [.failed(.stalled(seconds: configuration.stallTimeoutSeconds))]
+        case .cancelled:
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
+            finalEvents = [.failed(.shuttingDown())]
+        case .failed(let error):
+            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
+            finalEvents = [.failed(.internalError("\(error)"))]
+        }
+        for event in finalEvents { delivery.send(event, to: &encoder) }
+        if !encoder.isComplete && !delivery.report.clientDisconnected {
+            delivery.send(.failed(.internalError("the turn ended without an answer")), to: &encoder)
+        }
+        return .completed(delivery.report)
+    }
+
+    private func logSkippedOutput(of session: CLISession, requestID: String) {
+        if session.unparseableLines > 0 {
+            logger.warning("unparseable CLI output lines skipped", ["request_id": .string(requestID), "lines": .int(session.unparseableLines)])
+        }
+        if session.poller.droppedLines > 0 {
+            logger.warning("over-long CLI output lines dropped", ["request_id": .string(requestID), "lines": .int(session.poller.droppedLines)])
+        }
+    }
+}
+
+/// Hands events to the encoder and notes what the report needs: the first failure, the completion, a vanished client.
+private struct Delivery {
+    var report = TurnReport()
+
+    mutating func sendOrThrow<Encoder: TurnEncoder>(_ event: TurnEvent, to encoder: inout Encoder) throws(ClientDisconnected) {
+        switch event {
+        case .failed(let error): if report.failure == nil { report.failure = error }
+        case .finished(let completion): report.completion = completion
+        case .text, .reasoning: break
+        }
+        do { try encoder.send(event) } catch {
+            report.clientDisconnected = true
+            throw error
+        }
+    }
+
+    mutating func send<Encoder: TurnEncoder>(_ event: TurnEvent, to encoder: inout Encoder) {
+        try? sendOrThrow(event, to: &encoder)
+    }
+}

@@ -1,0 +1,141 @@
+/// Translates the CLI events of one turn into what the client is told (`TurnEvent`s, neutral of any API surface).
+///
+/// - Text deltas stream as content; thinking deltas as reasoning (only when asked for).
+/// - A message the CLI abandons (`message_stop` with `abandoned_blocks`, then `api_retry`) is re-streamed from the
+///   start by the CLI: the replayed part is held back so the client never gets text twice.
+/// - Text that only arrives in `assistant` / `result` events (the CLI's non-streaming fallback) is still delivered,
+///   once the result confirms success.
+/// - Success is decided by the result's `is_error`, never by `subtype`; the CLI's synthetic error text is never content.
+/// - A message cut by `max_tokens` ends the turn at once with `length`: left alone, the CLI would ask upstream to
+///   continue (up to three more requests) and finally report an error.
+/// - Stop sequences are applied here (the CLI cannot send them upstream): the first one ends the turn with
+///   `stopSequence`, without the sequence itself.
+public struct TurnTranslator {
+    private let includeReasoning: Bool
+    private var stopMatcher: StopSequenceMatcher
+    private var content = DeliveredText()
+    private var reasoning = DeliveredText()
+    /// Text of completed messages of this turn.
+    private var committedText: [UInt8] = []
+    private var committedReasoning: [UInt8] = []
+    /// Text of the message streaming now.
+    private var messageText: [UInt8] = []
+    private var messageReasoning: [UInt8] = []
+    private var streamingMessageID: String?
+    /// Text seen only in `assistant` events of messages that never streamed.
+    private var unstreamedText: [UInt8] = []
+    private var stopReason: String?
+    private var lastRetry: CLIRetry?
+    /// Usage of the message streaming now, from its message_start and message_delta.
+    private var messageUsage = CLIUsage()
+    public private(set) var isFinished = false
+    /// The turn was finished here, before the CLI's result: the CLI must be stopped, not waited for.
+    public private(set) var finishedBeforeResult = false
+    /// The error the turn ended with, if it failed.
+    public private(set) var failure: APIError?
+
+    public init(includeReasoning: Bool = false, stopSequences: [String] = []) {
+        self.includeReasoning = includeReasoning
+        stopMatcher = StopSequenceMatcher(stopSequences)
+    }
+
+    public mutating func consume(_ event: CLIEvent) -> [TurnEvent] {
+        guard !isFinished else { return [] }
+        switch event {
+        case .initialized:
+            return []
+        case .apiRetry(let retry):
+            lastRetry = retry
+            messageText = []
+            messageReasoning = []
+            return []
+        case .messageStart(let id, let usage):
+            streamingMessageID = id
+            messageUsage = usage
+            messageText = []
+            messageReasoning = []
+            return []
+        case .textDelta(_, let text):
+            messageText.append(contentsOf: text.utf8)
+            var events = show(content.advance(committed: committedText, current: messageText))
+            if stopMatcher.isStopped {
+                // Cut by a stop sequence: the CLI is ended before its result, so usage is what is known so far,
+                // with completion tokens estimated from the text (about four bytes a token) when not yet reported.
+                isFinished = true
+                finishedBeforeResult = true
+                var usage = messageUsage
+                usage.outputTokens = max(usage.outputTokens, (content.count + 3) / 4)
+                events.append(.finished(TurnCompletion(stopReason: .stopSequence(stopMatcher.matchedSequence ?? ""), usage: usage)))
+            }
+            return events
+        case .thinkingDelta(_, let text):
+            guard includeReasoning else { return [] }
+            messageReasoning.append(contentsOf: text.utf8)
+            let added = reasoning.advance(committed: committedReasoning, current: messageReasoning)
+            return added.isEmpty ? [] : [.reasoning(added)]
+        case .messageDelta(let reason, let outputTokens):
+            if let reason { stopReason = reason }
+            if let outputTokens { messageUsage.outputTokens = outputTokens }
+            guard reason == "max_tokens" else { return [] }
+            isFinished = true
+            finishedBeforeResult = true
+            return show(stopMatcher.finish()) + [.finished(TurnCompletion(stopReason: .maxTokens, usage: messageUsage))]
+        case .messageStop(let abandoned):
+            if !abandoned {
+                committedText += messageText
+                committedReasoning += messageReasoning
+            }
+            messageText = []
+            messageReasoning = []
+            streamingMessageID = nil
+            return []
+        case .assistant(let message):
+            // Blocks of a streaming message are already covered by its deltas.
+            if message.hasText, !message.isSynthetic, message.id == nil || message.id != streamingMessageID {
+                unstreamedText.append(contentsOf: message.text.utf8)
+            }
+            return []
+        case .result(let result):
+            return finish(with: result)
+        case .controlRequest, .controlResponse, .other:
+            return []
+        }
+    }
+
+    /// The CLI's output ended. Without a result line the turn failed (crash, kill, garbage).
+    public mutating func outputEnded(exitDescription: String, stderrTail: String) -> [TurnEvent] {
+        guard !isFinished else { return [] }
+        isFinished = true
+        let detail = stderrTail.isEmpty ? "" : ": \(stderrTail)"
+        let error = APIError.cliFailed("it ended (\(exitDescription)) before finishing the answer\(detail)")
+        failure = error
+        return [.failed(error)]
+    }
+
+    private mutating func finish(with result: CLIResult) -> [TurnEvent] {
+        isFinished = true
+        guard !result.isError else {
+            let error = APIError.fromFailedTurn(result, lastRetry: lastRetry)
+            failure = error
+            return [.failed(error)]
+        }
+        var events: [TurnEvent] = []
+        // Reconcile: the final text is the result's; whatever of it the client has not seen yet goes now.
+        let streamed = committedText + messageText
+        var final = streamed
+        if let text = result.text, text.utf8.count > streamed.count { final = Array(text.utf8) }
+        if !unstreamedText.isEmpty, final.count <= streamed.count { final = streamed + unstreamedText }
+        events += show(content.advance(committed: final))
+        if !stopMatcher.isStopped { events += show(stopMatcher.finish()) }
+        let reason = stopMatcher.matchedSequence.map(TurnStopReason.stopSequence)
+            ?? TurnStopReason(cliStopReason: result.stopReason ?? stopReason)
+        events.append(.finished(TurnCompletion(stopReason: reason, usage: result.usage)))
+        return events
+    }
+
+    /// New text, through the stop sequences.
+    private mutating func show(_ added: String) -> [TurnEvent] {
+        let shown = added.isEmpty ? "" : stopMatcher.feed(added)
+        return shown.isEmpty ? [] : [.text(shown)]
+    }
+}

@@ -1,0 +1,27 @@
+/// Where a response goes. The FastCGI transport implements it over libfcgi's stdout stream; tests record it.
+public protocol ResponseWriter: AnyObject {
+    /// Status line and headers; must come first, once.
+    func writeHead(status: Int, headers: [HTTPHeader]) throws(ClientDisconnected)
+    /// Buffers body bytes.
+    func write(_ bytes: [UInt8]) throws(ClientDisconnected)
+    /// Pushes everything buffered to the client. Throws when the client is gone.
+    func flush() throws(ClientDisconnected)
+    /// Completes the response: the client has everything once this returns. Later calls do nothing.
+    func end()
+    /// A descriptor that reports the client hanging up (POLLRDHUP), when the transport has one.
+    var disconnectDescriptor: Int32? { get }
+}
+
+/// The client went away; the request is to be abandoned.
+public struct ClientDisconnected: Error, Equatable, Sendable {
+    public init() {}
+}
+
+extension ResponseWriter {
+    /// Sends a complete response with a body of `contentType`.
+    public func respond(status: Int, contentType: String, body: [UInt8], headers: [HTTPHeader] = []) throws(ClientDisconnected) {
+        try writeHead(status: status, headers: [HTTPHeader("Content-Type", contentType)] + headers)
+        try write(body)
+        try flush()
+    }
+}
