@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ClaudeCodeAPI
 
@@ -9,10 +10,38 @@ struct CLIEventDecoderTests {
         "control_interrupt.jsonl", "stdin_multi_user_lines.jsonl", "default_noflags_stream.jsonl",
     ]
 
-    @Test("every line of every real recording decodes", arguments: recordings)
+    @Test("every line of every real recording decodes into the event its type names", arguments: recordings)
     func everyRecordedLineDecodes(_ name: String) throws {
-        let events = try Fixtures.events(name)
-        #expect(events.count == Fixtures.lines(name).count)
+        for line in Fixtures.lines(name) {
+            let event = try CLIEventDecoder().decode(line: line)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            let type = try #require(json["type"] as? String)
+            switch (type, json["subtype"] as? String) {
+            case ("result", _):
+                guard case .result(let result) = event else { Issue.record("\(name): \(type) -> \(event)"); continue }
+                #expect(result.isError == (json["is_error"] as? Bool ?? true))
+            case ("assistant", _):
+                guard case .assistant = event else { Issue.record("\(name): \(type) -> \(event)"); continue }
+            case ("system", "init"):
+                guard case .initialized = event else { Issue.record("\(name): init -> \(event)"); continue }
+            case ("system", "api_retry"):
+                guard case .apiRetry = event else { Issue.record("\(name): api_retry -> \(event)"); continue }
+            case ("stream_event", _):
+                let kind = (json["event"] as? [String: Any])?["type"] as? String
+                switch (kind, event) {
+                case ("message_start", .messageStart), ("message_delta", .messageDelta), ("message_stop", .messageStop),
+                     ("content_block_delta", .textDelta), ("content_block_delta", .thinkingDelta),
+                     ("content_block_delta", .other), ("content_block_start", .other), ("content_block_stop", .other):
+                    break
+                default: Issue.record("\(name): stream_event \(kind ?? "nil") -> \(event)")
+                }
+            case ("control_response", _):
+                guard case .controlResponse(let response) = event else { Issue.record("\(name): \(type) -> \(event)"); continue }
+                #expect(response.requestID == (json["response"] as? [String: Any])?["request_id"] as? String)
+            default:
+                guard case .other(let named) = event, named.hasPrefix(type) else { Issue.record("\(name): \(type) -> \(event)"); continue }
+            }
+        }
     }
 
     @Test("a successful turn decodes into init, deltas, stop and a successful result")
