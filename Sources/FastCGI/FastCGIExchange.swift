@@ -1,5 +1,6 @@
 import CFastCGI
 import HTTPCore
+import SystemCalls
 
 /// One accepted request seen as a `ResponseWriter` and a `RequestBodyReader`.
 final class FastCGIExchange: ResponseWriter, RequestBodyReader {
@@ -8,10 +9,32 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     private var failed = false
     /// Called once the request has been received in full (end of body, or the response has begun).
     private var requestReceived: (() -> Void)?
+    /// The longest one blocking write to the connection may take (a client that reads too slowly is dropped).
+    private let writeTimeoutMilliseconds: Int
+    /// The send timeout in force on the connection, to change it only when needed.
+    private var sendTimeoutMilliseconds = 0
+    var writeDeadline: UInt64?
 
-    init(request: UnsafeMutablePointer<FCGX_Request>, requestReceived: @escaping () -> Void) {
+    init(request: UnsafeMutablePointer<FCGX_Request>, writeTimeoutMilliseconds: Int, requestReceived: @escaping () -> Void) {
         self.request = request
+        self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
         self.requestReceived = requestReceived
+    }
+
+    /// Bounds the next blocking write: libfcgi writes with plain blocking `write()`s and treats a short or failed one
+    /// as a broken stream, so a send timeout turns a client that stopped reading into a failed flush.
+    /// The limit is the transport's per-write timeout, or less when the write deadline is nearer.
+    private func boundNextWrite() throws(ClientDisconnected) {
+        var limit = writeTimeoutMilliseconds
+        if let writeDeadline {
+            let now = Syscalls.monotonicNanoseconds()
+            guard writeDeadline > now else { failed = true; throw ClientDisconnected() }
+            limit = min(limit, max(1, Int((writeDeadline - now) / 1_000_000)))
+        }
+        // Shortening always applies; lengthening waits until the difference matters (saves a syscall per event).
+        guard limit < sendTimeoutMilliseconds || limit > sendTimeoutMilliseconds + 1_000 || sendTimeoutMilliseconds == 0 else { return }
+        try? Syscalls.setSendTimeout(LibFCGI.connectionDescriptor(of: request), milliseconds: limit)
+        sendTimeoutMilliseconds = limit
     }
 
     private func markRequestReceived() {
@@ -42,7 +65,9 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     func write(_ bytes: [UInt8]) throws(ClientDisconnected) {
         guard !ended else { return }
         markRequestReceived()
-        guard !failed, LibFCGI.write(request, bytes) else {
+        guard !failed else { throw ClientDisconnected() }
+        try boundNextWrite()  // a full buffer is written out inside FCGX_PutStr
+        guard LibFCGI.write(request, bytes) else {
             failed = true
             throw ClientDisconnected()
         }
@@ -50,7 +75,9 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
 
     func flush() throws(ClientDisconnected) {
         guard !ended else { return }
-        guard !failed, LibFCGI.flush(request) else {
+        guard !failed else { throw ClientDisconnected() }
+        try boundNextWrite()
+        guard LibFCGI.flush(request) else {
             failed = true
             throw ClientDisconnected()
         }
@@ -59,6 +86,8 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     func end() {
         guard !ended else { return }
         ended = true
+        // Finishing writes what is buffered and the end records: bounded like any other write.
+        if !failed { try? boundNextWrite() }
         LibFCGI.finish(request)
     }
 

@@ -12,6 +12,7 @@ public final class FastCGIServer: @unchecked Sendable {
 
     private let listener: ListeningSocket
     private let workerCount: Int
+    private let writeTimeoutMilliseconds: Int
     private let handler: any HTTPHandler
     private let onWorkerError: @Sendable (String) -> Void
     private let wake: (read: Int32, write: Int32)
@@ -24,7 +25,8 @@ public final class FastCGIServer: @unchecked Sendable {
     /// Initializes libfcgi (before any thread exists) and takes over the listening socket.
     /// `readTimeoutMilliseconds`: how long a worker may spend receiving one request (records up to the end of the
     /// body) before the read is interrupted and the connection dropped.
-    public init(listener: ListeningSocket, workers: Int, readTimeoutMilliseconds: Int,
+    /// `writeTimeoutMilliseconds`: how long one blocking write to a connection may take before the client counts as gone.
+    public init(listener: ListeningSocket, workers: Int, readTimeoutMilliseconds: Int, writeTimeoutMilliseconds: Int = 30_000,
                 onWorkerError: @escaping @Sendable (String) -> Void, handler: any HTTPHandler) throws {
         try LibFCGI.initialize()
         watchdog = ReadWatchdog(workers: workers, timeoutMilliseconds: readTimeoutMilliseconds) { index in
@@ -32,6 +34,7 @@ public final class FastCGIServer: @unchecked Sendable {
         }
         self.listener = listener
         self.workerCount = workers
+        self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
         self.handler = handler
         self.onWorkerError = onWorkerError
         wake = try Syscalls.pipe()
@@ -111,7 +114,7 @@ public final class FastCGIServer: @unchecked Sendable {
                 continue
             }
             lock.lock(); inFlight += 1; lock.unlock()
-            let exchange = FastCGIExchange(request: request) { [watchdog] in watchdog.stoppedReading(worker: index) }
+            let exchange = FastCGIExchange(request: request, writeTimeoutMilliseconds: writeTimeoutMilliseconds) { [watchdog] in watchdog.stoppedReading(worker: index) }
             handler.handle(exchange.httpRequest(), body: exchange, writer: exchange)
             exchange.end()
             watchdog.stoppedReading(worker: index)

@@ -10,6 +10,9 @@ public protocol ResponseWriter: AnyObject {
     func end()
     /// A descriptor that reports the client hanging up (POLLRDHUP), when the transport has one.
     var disconnectDescriptor: Int32? { get }
+    /// A moment (monotonic nanoseconds, CLOCK_MONOTONIC) after which a write that is still blocked on a slow client
+    /// fails as if the client had gone. The transport's own per-write limit applies as well.
+    var writeDeadline: UInt64? { get set }
 }
 
 /// The client went away; the request is to be abandoned.

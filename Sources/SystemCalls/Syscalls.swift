@@ -135,6 +135,14 @@ public enum Syscalls {
         _ = try retryingOnInterrupt("listen") { Glibc.listen(fd, backlog) }
     }
 
+    /// Makes a blocking send on `fd` give up after `milliseconds` (SO_SNDTIMEO): it returns what it sent, or EAGAIN.
+    public static func setSendTimeout(_ fd: Int32, milliseconds: Int) throws(SystemError) {
+        var value = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        _ = try retryingOnInterrupt("setsockopt(SO_SNDTIMEO)") {
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
     /// The socket type (`SOCK_STREAM`...) of `fd`; throws ENOTSOCK for anything else.
     public static func socketType(_ fd: Int32) throws(SystemError) -> Int32 {
         var type: Int32 = 0

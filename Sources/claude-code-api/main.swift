@@ -26,6 +26,7 @@ do {
         ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,
                                readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
+                               writeTimeoutMilliseconds: configuration.clientWriteTimeoutSeconds * 1_000,
                                onWorkerError: { logger.error("worker error", ["error": .string($0)]) },
                                handler: application)
 } catch {

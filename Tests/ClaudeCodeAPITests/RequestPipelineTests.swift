@@ -65,14 +65,22 @@ struct RequestPipelineTests {
     @Test("a failure after streaming began is an SSE error event, then [DONE]")
     func lateFailureIsAnEvent() throws {
         let launcher = ScriptedProcessLauncher {
-            Fixtures.lines("bare_partial_stream.jsonl").prefix(8).map { .line($0) } + [.stderr("segfault")]
+            Fixtures.lines("bare_partial_stream.jsonl").prefix(8).map { .line($0) }
+                + [.stderr("segfault at /opt/claude/cli.js with ANTHROPIC_API_KEY=sk-ant-api03-secretsecret")]
         }
-        let response = TestApplication(launcher: launcher).chat(#","stream":true"#)
+        let app = TestApplication(launcher: launcher)
+        let response = app.chat(#","stream":true"#)
         #expect(response.status == 200)
         #expect(response.events.last == "[DONE]")
         let errorEvent = try #require(response.chunks.last?["error"] as? [String: Any])
         #expect(errorEvent["code"] as? String == "cli_failed")
-        #expect((errorEvent["message"] as? String)?.contains("segfault") == true)
+        // The client gets a generic message naming the request; what the CLI said goes to the log, redacted.
+        let message = try #require(errorEvent["message"] as? String)
+        #expect(message.contains("request id test"))
+        #expect(!message.contains("segfault") && !message.contains("/opt/claude"))
+        let logged = try #require(app.logLines.all.first { $0.contains("CLI ended before finishing the answer") })
+        #expect(logged.contains("segfault at /opt/claude/cli.js"))
+        #expect(!logged.contains("sk-ant-api03-secretsecret") && !app.logLines.all.contains { $0.contains("secretsecret") })
     }
 
     @Test("garbage lines from the CLI are skipped and logged; the answer still arrives")
@@ -140,9 +148,14 @@ struct RequestPipelineTests {
         let response = app.chat()
         #expect(response.status == 503)
         #expect((response.json["error"] as? [String: Any])?["code"] as? String == "cli_not_installed")
+        #expect(!response.text.contains("/nonexistent"))
         let health = app.send("GET", "/health")
         #expect(health.status == 503)
-        #expect((health.json["cli"] as? [String: Any])?["found"] as? Bool == false)
+        #expect((health.json["cli"] as? [String: Any])?["available"] as? Bool == false)
+        #expect(!health.text.contains("/nonexistent"))
+        // The operator sees where it was looked for, on the loopback-only status page.
+        let probe = app.send("GET", "/status").json["cli_probe"] as? [String: Any]
+        #expect((probe?["problem"] as? String)?.contains("/nonexistent/claude") == true)
     }
 
     @Test("a body over the limit is 413; malformed JSON is 400; wrong paths and methods are 404 and 405")
@@ -211,13 +224,16 @@ struct RequestPipelineTests {
         #expect(response.status == 502)
     }
 
-    @Test("a CLI failing twice at start-up is a 502 that says so")
+    @Test("a CLI failing twice at start-up is a 502 naming the request; the log says why")
     func failsTwice() throws {
         let launcher = ScriptedProcessLauncher { [.stderr("boom")] }
-        let response = TestApplication(launcher: launcher).chat()
+        let app = TestApplication(launcher: launcher)
+        let response = app.chat()
         #expect(launcher.launches.value == 2)
         #expect(response.status == 502)
-        #expect(((response.json["error"] as? [String: Any])?["message"] as? String)?.contains("failed twice") == true)
+        let message = try #require((response.json["error"] as? [String: Any])?["message"] as? String)
+        #expect(message.contains("request id test") && !message.contains("boom"))
+        #expect(app.logLines.all.contains { $0.contains("failed twice") && $0.contains("boom") })
     }
 
     @Test("no room for the scratch folder is a clear 503, not a crash")

@@ -107,7 +107,7 @@ struct RequestValidationTests {
     @Test("nesting deeper than the limit is refused before decoding")
     func deepNesting() {
         let body = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
-        #expect(throws: JSONValue.NestingError.self) { try JSONValue.parse(Array(body.utf8)) }
+        #expect(throws: JSONValue.ShapeError.self) { try JSONValue.parse(Array(body.utf8)) }
     }
 
     @Test("invalid UTF-8 is a parse error, not a crash")

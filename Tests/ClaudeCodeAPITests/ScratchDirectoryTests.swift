@@ -13,7 +13,9 @@ struct ScratchDirectoryTests {
         #expect(response.header("Retry-After") == "5")
         let error = try #require(response.json["error"] as? [String: Any])
         #expect(error["code"] as? String == "scratch_unavailable")
-        #expect((error["message"] as? String)?.contains("1024 KiB free") == true)
+        #expect((error["message"] as? String)?.contains("request id test") == true)
+        #expect((error["message"] as? String)?.contains("KiB") == false)  // no server detail for the client
+        #expect(app.logLines.all.contains { $0.contains("cannot create scratch folder") && $0.contains("1024 KiB free") })
         #expect(launcher.launches.value == 0)
     }
 

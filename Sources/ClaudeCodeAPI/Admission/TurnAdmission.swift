@@ -1,3 +1,5 @@
+import Foundation
+
 /// What every API surface does before a model turn, the same way: read the body within its limit and parse it,
 /// resolve the model and the CLI, and take a CLI slot (a bounded wait; refused with 429 or 503, or abandoned when
 /// the client leaves meanwhile). The surface decodes its own request in between.
@@ -8,16 +10,29 @@ public struct TurnAdmission: Sendable {
 
     /// The request body as JSON. Bodies over the limit are refused before they are read in full.
     public func readJSONBody(_ context: RequestContext) throws(APIError) -> JSONValue {
+        // A browser may send a "simple" cross-origin POST (text/plain, form types) without a preflight: only JSON
+        // bodies are accepted. No Content-Type at all is fine (command-line clients often omit it).
+        if let contentType = context.request.contentType, !Self.isJSON(contentType) {
+            throw .unsupportedContentType(contentType)
+        }
         let limit = configuration.maxBodyBytes
         if let length = context.request.contentLength, length > limit { throw .bodyTooLarge(limit: limit) }
         let bytes: [UInt8]
         do { bytes = try context.body.readAll(limit: limit) } catch { throw .bodyTooLarge(limit: error.limit) }
         guard !bytes.isEmpty else { throw .invalidJSON("the body is empty") }
-        do { return try JSONValue.parse(bytes) } catch let JSONValue.NestingError.tooDeep(depth) {
+        do { return try JSONValue.parse(bytes) } catch let JSONValue.ShapeError.tooDeep(depth) {
             throw .invalidJSON("nested deeper than \(depth) levels")
+        } catch let JSONValue.ShapeError.tooManyValues(count) {
+            throw .invalidJSON("more than \(count) values")
         } catch {
             throw .invalidJSON("it is not valid JSON")
         }
+    }
+
+    /// `application/json`, with or without parameters (`; charset=utf-8`), in any case.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
     /// The name the CLI gets for a requested model.
@@ -28,7 +43,7 @@ public struct TurnAdmission: Sendable {
 
     /// The CLI's absolute path, looked up now (installing it later needs no restart).
     public func executable() throws(APIError) -> String {
-        guard let path = cli.executablePath else { throw .cliNotInstalled(path: cli.displayName) }
+        guard let path = cli.executablePath else { throw .cliNotInstalled() }
         return path
     }
 

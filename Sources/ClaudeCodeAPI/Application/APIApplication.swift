@@ -37,7 +37,7 @@ public final class APIApplication: HTTPHandler {
             .register(in: &router, errorFormat: openAI)
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
-        StatusEndpoint(stats: stats, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
+        StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         self.router = router
     }
 

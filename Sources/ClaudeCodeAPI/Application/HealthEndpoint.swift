@@ -13,7 +13,7 @@ struct HealthEndpoint: Sendable {
         let healthy = report.isHealthy && !draining
         let body = HealthReport(
             status: healthy ? "ok" : "unavailable",
-            cli: .init(found: report.path != nil, path: report.path, version: report.version, problem: report.problem),
+            cli: .init(available: report.isHealthy, version: report.version),
             cliSlots: slots.snapshot,
             draining: draining)
         return context.respond(json: body, status: healthy ? 200 : 503)

@@ -1,10 +1,9 @@
-/// `GET /health`: whether a model turn could start now, without starting one. Keys go out in snake_case.
+/// `GET /health`, public: whether a model turn could start now, the CLI's version and slot usage. Nothing about
+/// the server's paths or why a probe failed (that is in `/status`, for the operator). Keys go out in snake_case.
 struct HealthReport: Encodable {
     struct CLI: Encodable {
-        var found: Bool
-        var path: String?
+        var available: Bool
         var version: String?
-        var problem: String?
     }
 
     var status: String

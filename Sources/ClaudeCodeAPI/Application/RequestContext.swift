@@ -20,7 +20,7 @@ public struct RequestContext {
     /// Answers with `value` as a JSON body.
     public func respond(json value: some Encodable, status: Int = 200) -> RequestOutcome {
         let body: [UInt8]
-        do { body = try JSONWire().body(value) } catch { return fail(.internalError("the response could not be encoded")) }
+        do { body = try JSONWire().body(value) } catch { return fail(.internalError(requestID: request.requestID)) }
         try? writer.respond(status: status, contentType: "application/json", body: body)
         return RequestOutcome(status: status)
     }

@@ -46,7 +46,7 @@ public final class ServiceStats: Sendable {
         }
     }
 
-    func report(slots: CLISlots.Snapshot, draining: Bool, startedAt: Date) -> StatusReport {
+    func report(slots: CLISlots.Snapshot, draining: Bool, startedAt: Date, probe: CLIProbe.Report) -> StatusReport {
         counters.withLock { c in
             StatusReport(
                 startedAt: Int(startedAt.timeIntervalSince1970),
@@ -55,6 +55,7 @@ public final class ServiceStats: Sendable {
                 requests: .init(accepted: c.accepted, inFlight: c.inFlight, maxInFlight: c.maxInFlight, byStatus: c.byStatusClass),
                 cli: .init(active: slots.busy, capacity: slots.capacity, maxActive: slots.maxBusy, waiting: slots.waiting,
                            maxChildrenReached: slots.refusals, runs: c.cliRuns, endedBySignal: c.cliEndedBySignal),
+                cliProbe: .init(path: probe.path, version: probe.version, problem: probe.problem.map(LogRedaction.redact)),
                 clientDisconnects: c.clientDisconnects,
                 timeouts: c.timeouts,
                 tokens: .init(prompt: c.promptTokens, completion: c.completionTokens))

@@ -19,6 +19,13 @@ struct StatusReport: Encodable {
         var endedBySignal: Int
     }
 
+    /// The last `claude --version` probe: where the CLI is and, when it failed, why (operator eyes only).
+    struct Probe: Encodable {
+        var path: String?
+        var version: String?
+        var problem: String?
+    }
+
     struct Tokens: Encodable {
         var prompt: Int
         var completion: Int
@@ -29,6 +36,7 @@ struct StatusReport: Encodable {
     var draining: Bool
     var requests: Requests
     var cli: CLI
+    var cliProbe: Probe
     var clientDisconnects: Int
     var timeouts: Int
     var tokens: Tokens

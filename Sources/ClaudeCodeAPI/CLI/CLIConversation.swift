@@ -41,10 +41,24 @@ public struct CLIConversation: Equatable, Sendable {
         history = turns
     }
 
-    /// The stdin line that starts the turn: `{"type":"user","message":{...}}` and a newline.
+    /// The stdin line that starts the turn: `{"type":"user","message":{...}}` and a newline. The client's text is
+    /// sent as text, never as a CLI command (see `literalPrompt`).
     public func stdinLine() -> [UInt8] {
-        let line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(prompt)]]
+        let line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(Self.literal(prompt))]]
         return Self.jsonLine(line)
+    }
+
+    /// The CLI reads a new user turn whose last block is text starting with `/` as a slash command or skill (`/model`,
+    /// `/context`, `/compact`...), even with `--disable-slash-commands`, and then sends nothing (or a skill's prompt)
+    /// upstream. A `/` block followed by another text block is sent verbatim, so such a text is split after its leading
+    /// slashes: `"/model x"` becomes `["/", "model x"]`, whose concatenation is the client's text byte for byte.
+    /// Text of slashes only (`"/"`, `"///"`) is not a command and stays whole. Prior turns in the transcript are not
+    /// parsed as commands (measured), so they are sent as they are.
+    static func literal(_ parts: [ContentPart]) -> [ContentPart] {
+        guard case .text(let text)? = parts.last, text.hasPrefix("/") else { return parts }
+        let slashes = text.prefix { $0 == "/" }
+        guard slashes.endIndex < text.endIndex else { return parts }
+        return parts.dropLast() + [.text(String(slashes)), .text(String(text[slashes.endIndex...]))]
     }
 
     /// The session transcript holding `history`, for `--resume`: one JSON line per prior message, each pointing to the one

@@ -44,11 +44,14 @@ public struct CLIInvocation: Sendable {
         var arguments = [
             "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
             "--input-format", "stream-json", "--bare", "--tools", "", "--no-session-persistence",
+            // Defence in depth: no slash commands, no MCP configuration but the service's own.
+            "--disable-slash-commands", "--strict-mcp-config",
             "--model", request.cliModel,
             "--system-prompt-file", "\(scratchDirectory)/system-prompt.txt",
         ]
         systemPrompt = InputFile(path: "\(scratchDirectory)/system-prompt.txt", contents: Array((request.conversation.systemPrompt ?? "").utf8))
-        let home = configuration.cliHome ?? scratchDirectory
+        // Each turn has a HOME of its own: no transcript, setting or credential file of one client is seen by another.
+        let home = scratchDirectory
         if !request.conversation.history.isEmpty {
             arguments += ["--resume", request.sessionID]
             let projects = "\(home)/.claude/projects/\(Self.projectFolderName(forWorkingDirectory: scratchDirectory))"
@@ -64,6 +67,8 @@ public struct CLIInvocation: Sendable {
         environment["DISABLE_TELEMETRY"] = "1"
         environment["DISABLE_AUTOUPDATER"] = "1"
         environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        // No @file mentions or other attachments read from disk into the prompt.
+        environment["CLAUDE_CODE_DISABLE_ATTACHMENTS"] = "1"
         environment["DISABLE_ERROR_REPORTING"] = "1"
         environment["CLAUDE_CODE_MAX_RETRIES"] = String(configuration.maxRetries)
         // Off unless asked for: the CLI's own default budget breaks small max_tokens.

@@ -27,8 +27,6 @@ public struct Configuration: Sendable {
     public var logLevel: LogLevel
     /// Parent folder of the per-request scratch folders.
     public var scratchRoot: String
-    /// HOME for the CLI; nil gives each request a fresh HOME inside its scratch folder.
-    public var cliHome: String?
     /// Environment given to the CLI besides the service's own settings: credentials and proxies.
     public var cliEnvironment: [String: String]
     /// SIGTERM -> SIGKILL grace when a CLI is ended.
@@ -37,6 +35,8 @@ public struct Configuration: Sendable {
     public var drainTimeoutSeconds: Int
     /// How long a worker may spend receiving one request from the socket before the connection is dropped.
     public var requestReadTimeoutMilliseconds: Int
+    /// How long one write to a slow client may block before the client is dropped (below nginx's `send_timeout`).
+    public var clientWriteTimeoutSeconds: Int
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -49,6 +49,11 @@ public struct Configuration: Sendable {
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
         let reader = EnvironmentReader(env)
+        if reader.string("CCA_CLI_HOME") != nil {
+            // A shared HOME let every client read the others' transcripts and keep settings for all later ones.
+            throw ConfigurationError(variable: "CCA_CLI_HOME", message: "no longer supported: every turn gets a private HOME. "
+                + "Give the CLI its credentials through ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN (`claude setup-token`)")
+        }
         let workers = try reader.integer("CCA_WORKERS", default: 32, in: 2...1024)
         let memoryBasedSlots = max(1, Int(ProcessInfo.processInfo.physicalMemory / (300 << 20)))
         var cliEnvironment: [String: String] = [:]
@@ -77,11 +82,11 @@ public struct Configuration: Sendable {
             maxBodyBytes: try reader.integer("CCA_MAX_BODY_BYTES", default: 10 << 20, in: 1...(1 << 30)),
             logLevel: try reader.logLevel("CCA_LOG_LEVEL", default: .info),
             scratchRoot: reader.string("CCA_SCRATCH_DIR") ?? env["TMPDIR"] ?? "/tmp",
-            cliHome: reader.string("CCA_CLI_HOME"),
             cliEnvironment: cliEnvironment,
             killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
             drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
-            requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000))
+            requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000),
+            clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600))
     }
 }
 

@@ -4,7 +4,7 @@ extension APIError {
     /// The CLI's own text (e.g. "Invalid API key · Fix external API key") is kept as the message's detail,
     /// never sent as an assistant answer.
     public static func fromFailedTurn(_ result: CLIResult, lastRetry: CLIRetry?) -> APIError {
-        let detail = (result.text?.isEmpty == false ? result.text! : result.terminalReason) ?? "unknown error"
+        let detail = LogRedaction.redact((result.text?.isEmpty == false ? result.text! : result.terminalReason) ?? "unknown error")
         let retryAfter = lastRetry?.delayMilliseconds.map { max(1, ($0 + 999) / 1000) }
         let status = result.apiErrorStatus ?? lastRetry?.errorStatus
         switch status {

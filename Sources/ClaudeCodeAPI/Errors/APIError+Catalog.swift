@@ -111,9 +111,8 @@ extension APIError {
                  retryAfterSeconds: retryAfterSeconds)
     }
 
-    public static func cliNotInstalled(path: String) -> APIError {
-        APIError(status: 503, kind: .unavailable,
-                 message: "The Claude Code CLI is not installed on this server (looked for '\(path)').", code: .cliNotInstalled,
+    public static func cliNotInstalled() -> APIError {
+        APIError(status: 503, kind: .unavailable, message: "The Claude Code CLI is not installed on this server.", code: .cliNotInstalled,
                  retryAfterSeconds: 60)
     }
 
@@ -122,9 +121,9 @@ extension APIError {
                  retryAfterSeconds: 1)
     }
 
-    public static func scratchUnavailable(_ detail: String) -> APIError {
+    public static func scratchUnavailable(requestID: String) -> APIError {
         APIError(status: 503, kind: .unavailable,
-                 message: "The server cannot prepare a working folder for the Claude CLI (\(detail)). Its disk may be full.",
+                 message: "The server cannot prepare a working folder for the Claude CLI; its disk may be full.\(quoting(requestID))",
                  code: .scratchUnavailable, retryAfterSeconds: 5)
     }
 
@@ -138,11 +137,19 @@ extension APIError {
 
     // MARK: The CLI and upstream
 
-    public static func cliFailed(_ detail: String) -> APIError {
-        APIError(status: 502, kind: .upstream, message: "The Claude CLI failed: \(detail)", code: .cliFailed)
+    /// The CLI ended, crashed or failed to start before finishing the answer. What it said goes to the log only.
+    public static func cliFailed(requestID: String) -> APIError {
+        APIError(status: 502, kind: .upstream, message: "The Claude CLI failed before finishing the answer.\(quoting(requestID))",
+                 code: .cliFailed)
     }
 
-    public static func internalError(_ detail: String) -> APIError {
-        APIError(status: 500, kind: .server, message: "Internal error: \(detail)", code: .internalError)
+    /// A failure inside the service; the detail goes to the log only.
+    public static func internalError(requestID: String?) -> APIError {
+        APIError(status: 500, kind: .server, message: "Internal error.\(quoting(requestID))", code: .internalError)
+    }
+
+    /// Server-side failures name the request, so that a client can quote it and an operator find its log lines.
+    private static func quoting(_ requestID: String?) -> String {
+        requestID.map { " The server's log has the details under request id \($0)." } ?? ""
     }
 }

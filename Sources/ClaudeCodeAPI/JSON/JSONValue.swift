@@ -9,9 +9,10 @@ public enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses `bytes`; nesting deeper than `maximumDepth` is refused before any recursion.
-    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 64) throws -> JSONValue {
-        try checkNesting(bytes, maximumDepth: maximumDepth)
+    /// Parses `bytes`. Nesting deeper than `maximumDepth`, or more than `maximumValues` values (each one costs a tree
+    /// node), is refused by a scan of the bytes before anything is allocated for the tree.
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 64, maximumValues: Int = 100_000) throws -> JSONValue {
+        try checkShape(bytes, maximumDepth: maximumDepth, maximumValues: maximumValues)
         return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
@@ -37,10 +38,16 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
-    public enum NestingError: Error { case tooDeep(Int) }
+    public enum ShapeError: Error, Equatable {
+        case tooDeep(Int)
+        case tooManyValues(Int)
+    }
 
-    private static func checkNesting(_ bytes: [UInt8], maximumDepth: Int) throws {
+    /// Counts nesting and values without decoding: every `[`/`{` opens a level, and values are separated by `,` or
+    /// start a container (an over-estimate that is never lower than the real count minus one per container).
+    private static func checkShape(_ bytes: [UInt8], maximumDepth: Int, maximumValues: Int) throws(ShapeError) {
         var depth = 0
+        var values = 1
         var inString = false
         var escaped = false
         for byte in bytes {
@@ -50,9 +57,14 @@ public enum JSONValue: Equatable, Sendable {
             }
             switch byte {
             case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: ","):
+                values += 1
+                if values > maximumValues { throw .tooManyValues(maximumValues) }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 depth += 1
-                if depth > maximumDepth { throw NestingError.tooDeep(maximumDepth) }
+                values += 1
+                if depth > maximumDepth { throw .tooDeep(maximumDepth) }
+                if values > maximumValues { throw .tooManyValues(maximumValues) }
             case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
             default: break
             }

@@ -29,7 +29,8 @@ public struct ChatCompletionEncoder: TurnEncoder {
                 let json = try JSONWire().body(body)
                 try writer.respond(status: 200, contentType: "application/json", body: json)
             } catch let failure as JSONWire.EncodingFailure {
-                try fail(.internalError("the response could not be encoded: \(failure)"))
+                _ = failure  // only a non-finite number can fail to encode; there is none in a completion
+                try fail(.internalError(requestID: nil))
             } catch {
                 throw ClientDisconnected()
             }

@@ -9,6 +9,13 @@ extension ChatCompletionRequest {
         "prompt_cache_key",
     ]
 
+    /// Bounds on what one request may hold, so that a body within the size limit cannot hold the service's memory
+    /// (or upstream's patience) hostage: more would be refused upstream anyway.
+    static let maximumMessages = 2_000
+    static let maximumPartsPerMessage = 500
+    /// Anthropic's own limit of images per request.
+    static let maximumImages = 100
+
     public static func validate(_ json: JSONValue, maximumOutputTokens: Int) throws(APIError) -> ChatCompletionRequest {
         guard case .object(let body) = json else {
             throw APIError.invalidType("body", expected: "an object", got: json.typeName)
@@ -78,9 +85,18 @@ extension ChatCompletionRequest {
             throw APIError.invalidType("messages", expected: "an array", got: value.typeName)
         }
         guard !items.isEmpty else { throw APIError.emptyArray("messages") }
+        guard items.count <= maximumMessages else {
+            throw APIError.invalidValue("messages", "Too many messages: \(items.count). This service accepts at most \(maximumMessages).")
+        }
         var messages: [ChatMessage] = []
+        var images = 0
         for (index, item) in items.enumerated() {
-            messages.append(try validateMessage(item, path: "messages[\(index)]"))
+            let message = try validateMessage(item, path: "messages[\(index)]")
+            images += message.content.count { if case .image = $0 { true } else { false } }
+            guard images <= maximumImages else {
+                throw APIError.invalidValue("messages[\(index)].content", "Too many images: at most \(maximumImages) per request.")
+            }
+            messages.append(message)
         }
         guard let last = messages.last(where: { $0.role != .system && $0.role != .developer }) else {
             throw APIError.invalidValue("messages", "The messages must contain at least one message with role 'user'.")
@@ -125,6 +141,9 @@ extension ChatCompletionRequest {
         case .string(let text):
             return [.text(text)]
         case .array(let parts):
+            guard parts.count <= maximumPartsPerMessage else {
+                throw APIError.invalidValue(path, "Too many content parts: \(parts.count). At most \(maximumPartsPerMessage) per message.")
+            }
             var result: [ContentPart] = []
             for (index, part) in parts.enumerated() {
                 result.append(try validatePart(part, path: "\(path)[\(index)]", allowImages: allowImages))
@@ -198,18 +217,26 @@ extension ChatCompletionRequest {
     private static func validateStop(_ value: JSONValue?) throws(APIError) -> [String] {
         switch value {
         case nil, .null?: return []
-        case .string(let stop)?: return [stop]
+        case .string(let stop)?: return [try checkedStop(stop, param: "stop")]
         case .array(let items)?:
             guard items.count <= 4 else { throw APIError.invalidValue("stop", "'stop' takes at most 4 sequences.") }
             return try items.enumerated().map { (index, item) throws(APIError) -> String in
                 guard case .string(let stop) = item else {
                     throw APIError.invalidType("stop[\(index)]", expected: "a string", got: item.typeName)
                 }
-                return stop
+                return try checkedStop(stop, param: "stop[\(index)]")
             }
         case let other?:
             throw APIError.invalidType("stop", expected: "a string or an array of strings", got: other.typeName)
         }
+    }
+
+    private static func checkedStop(_ stop: String, param: String) throws(APIError) -> String {
+        let limit = StopSequenceMatcher.maximumSequenceBytes
+        guard stop.utf8.count <= limit else {
+            throw APIError.invalidValue(param, "Each stop sequence may be at most \(limit) bytes long; this one has \(stop.utf8.count).")
+        }
+        return stop
     }
 
     /// Thinking budgets for OpenAI's `reasoning_effort`.

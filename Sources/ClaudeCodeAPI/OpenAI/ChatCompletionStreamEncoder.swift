@@ -72,7 +72,8 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
             try writer.write(SSEEncoder.data(try json.encode(chunk)))
         } catch let failure as JSONWire.EncodingFailure {
             isComplete = true
-            try writer.write(errorFormat.streamEvents(for: .internalError("a chunk could not be encoded: \(failure)")))
+            _ = failure  // only a non-finite number can fail to encode; there is none in a chunk
+            try writer.write(errorFormat.streamEvents(for: .internalError(requestID: nil)))
         } catch {
             throw ClientDisconnected()
         }

@@ -43,9 +43,4 @@ public struct ScratchDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// Removes the folder holding `file` when it is not inside this scratch folder (it is then this turn's own).
-    public func removeOutside(_ file: String) {
-        guard !file.hasPrefix(path + "/") else { return }
-        try? FileManager.default.removeItem(at: URL(fileURLWithPath: file).deletingLastPathComponent())
-    }
 }

@@ -50,13 +50,16 @@ public struct TurnRunner: Sendable {
         case .completed(let report):
             return report
         case .failedBeforeOutput(let reason):
-            logger.warning("CLI failed before any output; retrying once", ["request_id": .string(turn.requestID), "reason": .string(reason)])
+            logger.warning("CLI failed before any output; retrying once", ["request_id": .string(turn.requestID),
+                                                                           "reason": .string(LogRedaction.redact(reason))])
             switch attempt(turn, encoder: &encoder, writer: writer) {
             case .completed(let report):
                 return report
             case .failedBeforeOutput(let reason):
+                logger.error("CLI failed twice before any output", ["request_id": .string(turn.requestID),
+                                                                    "reason": .string(LogRedaction.redact(reason))])
                 var delivery = Delivery()
-                delivery.send(.failed(.cliFailed("it failed twice before any output: \(reason)")), to: &encoder)
+                delivery.send(.failed(.cliFailed(requestID: turn.requestID)), to: &encoder)
                 return delivery.report
             }
         }
@@ -74,25 +77,19 @@ public struct TurnRunner: Sendable {
         do {
             scratch = try ScratchDirectory(parent: configuration.scratchRoot, freeSpace: freeSpace)
         } catch {
-            logger.error("cannot create scratch folder", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
-            let detail: String
-            switch error {
-            case .diskFull: detail = "\(error)"
-            case .cannotCreate: detail = "\(configuration.scratchRoot): \(error)"
-            }
-            delivery.send(.failed(.scratchUnavailable(detail)), to: &encoder)
+            logger.error("cannot create scratch folder", ["request_id": .string(turn.requestID), "folder": .string(configuration.scratchRoot),
+                                                          "error": .string("\(error)")])
+            delivery.send(.failed(.scratchUnavailable(requestID: turn.requestID)), to: &encoder)
             return .completed(delivery.report)
         }
         defer { scratch.remove() }
 
         let invocation = CLIInvocation(request: turn.invocation, configuration: configuration, executable: turn.executable,
                                        scratchDirectory: scratch.path)
-        // With a shared CCA_CLI_HOME the transcript lives outside the scratch folder: remove its project folder too.
-        defer { if let transcript = invocation.transcript { scratch.removeOutside(transcript.path) } }
         for file in invocation.files {
             do { try scratch.write(file.contents, to: file.path) } catch {
                 logger.error("cannot write the CLI's input files", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
-                delivery.send(.failed(.scratchUnavailable("writing the conversation: \(error.localizedDescription)")), to: &encoder)
+                delivery.send(.failed(.scratchUnavailable(requestID: turn.requestID)), to: &encoder)
                 return .completed(delivery.report)
             }
         }
@@ -100,7 +97,8 @@ public struct TurnRunner: Sendable {
         do {
             session = try CLISession.launch(invocation.process, launcher: launcher, clock: clock)
         } catch where error.errno == ENOENT || error.errno == EACCES {
-            delivery.send(.failed(.cliNotInstalled(path: turn.executable)), to: &encoder)
+            logger.error("cannot run the CLI", ["request_id": .string(turn.requestID), "cli": .string(turn.executable), "error": .string("\(error)")])
+            delivery.send(.failed(.cliNotInstalled()), to: &encoder)
             return .completed(delivery.report)
         } catch {
             return .failedBeforeOutput("cannot start the CLI: \(error)")
@@ -119,6 +117,8 @@ public struct TurnRunner: Sendable {
             stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
             idleNanoseconds: .seconds(configuration.pingIntervalSeconds))
         let watch = ProcessPoller.Watch(clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation)
+        // The turn's deadline also holds while a write to a slow client is blocked.
+        writer.writeDeadline = limits.deadline
 
         let ending = session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
             for output in translator.consume(event) { try delivery.sendOrThrow(output, to: &encoder) }
@@ -144,7 +144,11 @@ public struct TurnRunner: Sendable {
             if session.linesRead == 0 && !encoder.hasSentAnything {
                 return .failedBeforeOutput("\(delivery.report.cliExit)\(stderr.isEmpty ? "" : ": \(stderr)")")
             }
-            finalEvents = translator.outputEnded(exitDescription: "\(delivery.report.cliExit)", stderrTail: stderr)
+            if !translator.isFinished {
+                logger.error("CLI ended before finishing the answer", ["request_id": .string(turn.requestID),
+                    "cli_exit": .string("\(delivery.report.cliExit)"), "stderr": .string(LogRedaction.redact(stderr))])
+            }
+            finalEvents = translator.outputEnded(failingWith: .cliFailed(requestID: turn.requestID))
         case .clientDisconnected:
             delivery.report.clientDisconnected = true
             delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
@@ -159,11 +163,13 @@ public struct TurnRunner: Sendable {
             finalEvents = [.failed(.shuttingDown())]
         case .failed(let error):
             delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
-            finalEvents = [.failed(.internalError("\(error)"))]
+            logger.error("polling the CLI failed", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
+            finalEvents = [.failed(.internalError(requestID: turn.requestID))]
         }
         for event in finalEvents { delivery.send(event, to: &encoder) }
         if !encoder.isComplete && !delivery.report.clientDisconnected {
-            delivery.send(.failed(.internalError("the turn ended without an answer")), to: &encoder)
+            logger.error("the turn ended without an answer", ["request_id": .string(turn.requestID)])
+            delivery.send(.failed(.internalError(requestID: turn.requestID)), to: &encoder)
         }
         return .completed(delivery.report)
     }

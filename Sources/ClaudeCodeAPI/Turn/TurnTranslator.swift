@@ -102,12 +102,10 @@ public struct TurnTranslator {
         }
     }
 
-    /// The CLI's output ended. Without a result line the turn failed (crash, kill, garbage).
-    public mutating func outputEnded(exitDescription: String, stderrTail: String) -> [TurnEvent] {
+    /// The CLI's output ended. Without a result line the turn failed (crash, kill, garbage) with `error`.
+    public mutating func outputEnded(failingWith error: APIError) -> [TurnEvent] {
         guard !isFinished else { return [] }
         isFinished = true
-        let detail = stderrTail.isEmpty ? "" : ": \(stderrTail)"
-        let error = APIError.cliFailed("it ended (\(exitDescription)) before finishing the answer\(detail)")
         failure = error
         return [.failed(error)]
     }

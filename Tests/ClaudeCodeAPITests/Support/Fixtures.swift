@@ -24,7 +24,7 @@ enum Fixtures {
         var translator = TurnTranslator(includeReasoning: includeReasoning)
         var output: [TurnEvent] = []
         for event in try events(name) { output += translator.consume(event) }
-        if !translator.isFinished { output += translator.outputEnded(exitDescription: "exit 0", stderrTail: "") }
+        if !translator.isFinished { output += translator.outputEnded(failingWith: .cliFailed(requestID: "test")) }
         return output
     }
 }

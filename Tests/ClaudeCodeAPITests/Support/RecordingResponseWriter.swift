@@ -17,6 +17,7 @@ final class RecordingResponseWriter: ResponseWriter, @unchecked Sendable {
     /// Flushes that succeed before the client "disconnects".
     var flushesBeforeDisconnect = Int.max
     var disconnectDescriptor: Int32? = nil
+    var writeDeadline: UInt64?
 
     func writeHead(status: Int, headers: [HTTPHeader]) throws(ClientDisconnected) {
         precondition(self.status == nil, "head written twice")
