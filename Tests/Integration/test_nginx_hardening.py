@@ -1,14 +1,19 @@
-"""nginx in front of a public endpoint (issue 8): CORS for listed origins only.
+"""nginx in front of a public endpoint (issue 8): CORS for listed origins only, operator pages for
+allowed addresses only.
 
 Every stack listens on 127.0.0.1. Clients bind to another loopback address (127.0.0.2)
 to stand for "another client" and for an address that is not allowed to the operator pages.
+Requests whose exact bytes matter (``//status``, ``/status/.``) are sent over a raw socket, since
+HTTP clients normalise paths.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -170,3 +175,105 @@ def test_make_run_takes_cors_origins_from_the_environment(tmp_path):
         log.close()
         shutil.rmtree(run_tmp, ignore_errors=True)
     assert proc.returncode is not None
+
+
+# -- operator pages (finding 6) --------------------------------------------------------------------
+
+
+def connect(stack, source: str = "127.0.0.1", timeout: float = 10.0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", stack.port))
+    return sock
+
+
+def dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        n = int(size.split(b";")[0], 16)
+        if n == 0:
+            break
+        out, data = out + data[:n], data[n + 2:]
+    return out
+
+
+class RawResponse:
+    def __init__(self, data: bytes):
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1]) if lines[0].startswith("HTTP/") else None
+        self.headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            key = name.strip().lower()
+            self.headers[key] = (self.headers[key] + ", " if key in self.headers else "") + value.strip()
+        if "chunked" in self.headers.get("transfer-encoding", ""):
+            body = dechunk(body)
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<{self.status} {self.headers} {self.body[:200]!r}>"
+
+
+def raw_request(stack, target: str, method: str = "GET", source: str = "127.0.0.1",
+                headers: dict | None = None) -> RawResponse:
+    """One request with ``target`` sent byte for byte; the response read to the connection's end."""
+    lines = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    with connect(stack, source) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return RawResponse(data)
+
+
+OPERATOR_VARIANTS = [
+    ("GET", "/status"), ("GET", "/status/"), ("GET", "/status?x=1"), ("GET", "/status/?x=1"),
+    ("GET", "//status"), ("GET", "//status/"), ("GET", "/status//"), ("GET", "/status/."),
+    ("GET", "/./status"), ("GET", "/v1/../status"), ("GET", "/%73tatus"), ("GET", "/status%2F"),
+    ("GET", "/%2Fstatus"), ("GET", "/STATUS"), ("GET", "/Status/"), ("GET", "/status/anything"),
+    ("GET", "/status.json"), ("GET", "/status;x"), ("GET", "/v1/status"), ("GET", "/v1/status/"),
+    ("GET", "/metrics"), ("GET", "/metrics/"), ("GET", "//metrics?x"), ("HEAD", "/status/"),
+    ("POST", "/status/"), ("OPTIONS", "/status/"),
+]
+
+
+def test_operator_pages_are_refused_to_other_addresses_in_every_spelling(fake_stack):
+    served = raw_request(fake_stack, "/status")
+    assert served.status == 200 and "requests" in served.json(), served   # 127.0.0.1 is allowed
+    assert raw_request(fake_stack, "/status/").status == 200
+    before = fake_stack.get("/status").json()["requests"]["accepted"]
+    through = []
+    for method, target in OPERATOR_VARIANTS:
+        resp = raw_request(fake_stack, target, method=method, source=OTHER)
+        refused = resp.status == 403 and (method == "HEAD" or resp.json()["error"]["code"] == "forbidden")
+        if not refused:
+            through.append((method, target, resp.status, resp.body[:120]))
+    after = fake_stack.get("/status").json()["requests"]["accepted"]
+    assert not through, f"operator pages reached from {OTHER}: {through}"
+    assert after - before == 1, f"the responder saw {after - before - 1} of the refused requests"
+
+
+def test_operator_allow_list_is_a_render_parameter(make_stack):
+    stack = make_stack(fake=True, name="operator-allow", nginx_options={"operator-allow": OTHER})
+    for target in ("/status", "/status/", "//status?x"):
+        allowed = raw_request(stack, target, source=OTHER)
+        assert allowed.status == 200 and "requests" in allowed.json(), (target, allowed)
+        refused = raw_request(stack, target, source="127.0.0.1")
+        assert refused.status == 403 and refused.json()["error"]["code"] == "forbidden", (target, refused)
+
+
+@pytest.mark.parametrize("value", ["all", "127.0.0.1; allow all", "127.0.0.1\nallow all", "localhost"])
+def test_render_refuses_what_is_not_an_address(tmp_path, value):
+    result = subprocess.run([str(RENDER), "--operator-allow", value, str(tmp_path / "p"), "127.0.0.1:1",
+                             str(tmp_path / "s.sock")], capture_output=True, text=True, timeout=30,
+                            cwd=tmp_path)
+    assert result.returncode == 2 and ("is not an address" in result.stderr or "one line" in result.stderr), \
+        (result.returncode, result.stderr)
+    assert result.stdout == ""
