@@ -40,8 +40,10 @@ DEFAULT_WORKERS = 8
 START_TIMEOUT = 20.0
 NGINX_ATTEMPTS = 5
 # scripts/render-nginx-conf options of every stack unless overridden (``nginx_options``): the browser
-# origin test_http_errors.py checks. test_nginx_hardening.py sets its own.
-TEST_NGINX_OPTIONS = {"cors-origins": "http://localhost:3000"}
+# origin test_http_errors.py checks, and no per-address rate limit, since the tests drive a stack from
+# 127.0.0.1 alone (the per-address connection limit defaults to the whole stack's for the same reason).
+# test_nginx_hardening.py sets its own.
+TEST_NGINX_OPTIONS = {"cors-origins": "http://localhost:3000", "req-rate": "off"}
 
 
 # -- binaries -------------------------------------------------------------------------------------
@@ -167,7 +169,7 @@ class Stack:
     prefix         the folder (default: a fresh /tmp/cca-*); removed by close() unless keep_tmp
     keep_tmp       default: $CCA_KEEP_TMP
     nginx_options  render-nginx-conf options without the dashes ({"cors-origins": "..."}), over
-                   TEST_NGINX_OPTIONS; a None value drops one
+                   TEST_NGINX_OPTIONS and conn-per-addr = the stack's whole limit; a None value drops one
 
     Instance 0 has the short names the single-instance tests use: ``responder``,
     ``responder_pid``, ``socket_path``, ``log_path``, ``scratch_dir``; ``instances[i]``,
@@ -191,7 +193,8 @@ class Stack:
         self.log_level = log_level
         self.extra_env = {k: str(v) for k, v in (extra_env or {}).items()}
         self.nginx_max_body = nginx_max_body
-        self.nginx_options = {**TEST_NGINX_OPTIONS, **(nginx_options or {})}
+        self.nginx_options = {"conn-per-addr": str(workers * count), **TEST_NGINX_OPTIONS,
+                              **(nginx_options or {})}
         self.keep_tmp = bool(os.environ.get("CCA_KEEP_TMP")) if keep_tmp is None else keep_tmp
         if prefix is None:
             prefix = Path(tempfile.mkdtemp(prefix="cca-"))  # short: unix socket paths are limited
