@@ -39,6 +39,11 @@ from support import proc_children, proc_descendants  # noqa: E402
 DEFAULT_WORKERS = 8
 START_TIMEOUT = 20.0
 NGINX_ATTEMPTS = 5
+# scripts/render-nginx-conf options of every stack unless overridden (``nginx_options``): the browser
+# origin test_http_errors.py checks, and no per-address rate limit, since the tests drive a stack from
+# 127.0.0.1 alone (the per-address connection limit defaults to the whole stack's for the same reason).
+# test_nginx_hardening.py sets its own.
+TEST_NGINX_OPTIONS = {"cors-origins": "http://localhost:3000", "req-rate": "off"}
 
 
 # -- binaries -------------------------------------------------------------------------------------
@@ -163,6 +168,8 @@ class Stack:
     extra_env      more responder environment (wins over the defaults)
     prefix         the folder (default: a fresh /tmp/cca-*); removed by close() unless keep_tmp
     keep_tmp       default: $CCA_KEEP_TMP
+    nginx_options  render-nginx-conf options without the dashes ({"cors-origins": "..."}), over
+                   TEST_NGINX_OPTIONS and conn-per-addr = the stack's whole limit; a None value drops one
 
     Instance 0 has the short names the single-instance tests use: ``responder``,
     ``responder_pid``, ``socket_path``, ``log_path``, ``scratch_dir``; ``instances[i]``,
@@ -174,7 +181,7 @@ class Stack:
                  nginx: str | None = None, workers: int = DEFAULT_WORKERS,
                  log_level: str = "debug", extra_env: dict | None = None,
                  nginx_max_body: str = "11m", prefix: Path | None = None,
-                 keep_tmp: bool | None = None):
+                 keep_tmp: bool | None = None, nginx_options: dict | None = None):
         if count < 1:
             raise RuntimeError(f"[{name}] a stack needs at least one responder, not {count}")
         self.name = name
@@ -186,6 +193,8 @@ class Stack:
         self.log_level = log_level
         self.extra_env = {k: str(v) for k, v in (extra_env or {}).items()}
         self.nginx_max_body = nginx_max_body
+        self.nginx_options = {"conn-per-addr": str(workers * count), **TEST_NGINX_OPTIONS,
+                              **(nginx_options or {})}
         self.keep_tmp = bool(os.environ.get("CCA_KEEP_TMP")) if keep_tmp is None else keep_tmp
         if prefix is None:
             prefix = Path(tempfile.mkdtemp(prefix="cca-"))  # short: unix socket paths are limited
@@ -378,7 +387,9 @@ class Stack:
         for _ in range(NGINX_ATTEMPTS):
             self.port = free_port()
             with open(self.nginx_conf, "w") as conf:
-                subprocess.run([str(REPO / "scripts" / "render-nginx-conf"), str(self.prefix),
+                options = [arg for key, value in self.nginx_options.items() if value is not None
+                           for arg in (f"--{key}", str(value))]
+                subprocess.run([str(REPO / "scripts" / "render-nginx-conf"), *options, str(self.prefix),
                                 f"127.0.0.1:{self.port}", sockets, self.nginx_max_body,
                                 str(self.workers * self.count)],
                                stdout=conf, check=True, timeout=30)
