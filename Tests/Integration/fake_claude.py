@@ -24,6 +24,7 @@ Markers in the last user text:
   FAKE:garbage          a non-JSON line and a truncated JSON line between events
   FAKE:slow             10 deltas, 0.5 s apart
   FAKE:stderr-flood     5 MB on stderr, then a normal answer
+  FAKE:flood            200,000 deltas of 40 characters (about 30 MB of SSE), as fast as it can
   FAKE:error-401|429|529|500
                         an API failure as the real CLI reports it: synthetic
                         assistant text, result is_error true, exit 1
@@ -387,6 +388,9 @@ class Turn:
         if "FAKE:slow" in text:
             pieces = split_even(answer, 10)
             delay = 0.5
+        elif "FAKE:flood" in text:
+            pieces = ["0123456789abcdefghijklmnopqrstuvwxyzABCD"] * 200_000
+            answer = "".join(pieces)
         elif "FAKE:echo-argv-env" in text:
             pieces = chunks(answer, 50)
         stop_reason = "max_tokens" if "FAKE:max-tokens" in text else "end_turn"
