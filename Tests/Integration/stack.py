@@ -34,7 +34,8 @@ REPO = HERE.parents[1]
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from support import proc_children, proc_descendants  # noqa: E402
+from support import (Process, fd_count, proc_children, proc_descendants,  # noqa: E402
+                     proc_status, processes_using)
 
 DEFAULT_WORKERS = 8
 START_TIMEOUT = 20.0
@@ -104,24 +105,6 @@ def kill_pids(pids, sig: int = signal.SIGKILL):
                 pass
 
 
-def processes_using(folder: Path) -> list[int]:
-    """Processes (not this one) whose command line mentions ``folder`` or whose cwd lies in it."""
-    mine = []
-    folder = str(folder)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().decode("utf-8", "replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if folder in cmd or cwd == folder or cwd.startswith(folder + "/"):
-            mine.append(int(entry))
-    return mine
-
-
 def stop_process(proc: subprocess.Popen | None, sig: int | None, timeout: float):
     """Sends ``sig`` (None: already sent), waits up to ``timeout``, then SIGKILLs the process
     group."""
@@ -139,14 +122,6 @@ def stop_process(proc: subprocess.Popen | None, sig: int | None, timeout: float)
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
-
-
-def proc_status(pid: int) -> dict:
-    """RSS (KiB), thread count and open descriptor count of ``pid`` (from /proc)."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                  if ":" in line)
-    return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 
 # -- the stack ------------------------------------------------------------------------------------
@@ -249,7 +224,7 @@ class Stack:
         return self.envs[0] if self.envs else {}
 
     def fd_count(self, index: int = 0) -> int:
-        return len(os.listdir(f"/proc/{self.instances[index].pid}/fd"))
+        return fd_count(self.instances[index].pid)
 
     def proc_status(self, index: int = 0) -> dict:
         """RSS (KiB), threads and open descriptors of responder ``index``."""
@@ -297,7 +272,7 @@ class Stack:
         except OSError:
             return ""
 
-    def children(self, include_zombies: bool = True, index: int = 0) -> list[dict]:
+    def children(self, include_zombies: bool = True, index: int = 0) -> list[Process]:
         """Processes whose parent is responder ``index`` (none once it has ended)."""
         proc = self.instances[index] if index < len(self.instances) else None
         if proc is None or proc.poll() is not None:
@@ -419,13 +394,13 @@ class Stack:
         leftovers = set()
         for proc in self.instances:  # all at once: they drain side by side
             if proc.poll() is None:
-                leftovers.update(proc_descendants(proc.pid))
+                leftovers.update(p.pid for p in proc_descendants(proc.pid))
                 proc.send_signal(signal.SIGTERM)
         for proc in self.instances:
             stop_process(proc, None, timeout=10)
         # CLIs run in their own process groups: end any that outlived their responder.
         kill_pids(leftovers)
-        kill_pids(processes_using(self.prefix))
+        kill_pids(p.pid for p in processes_using(self.prefix))
 
     def close(self):
         """Stops everything and removes the folder (unless keep_tmp). Safe to call twice."""

@@ -171,46 +171,122 @@ def wait_until(predicate, timeout: float, interval: float = 0.05):
     return value
 
 
-def proc_children(pid: int, include_zombies: bool = True) -> list[dict]:
-    """Processes whose parent is ``pid`` (from /proc): pid, state, cmdline."""
+# -- /proc: the one process scanner ---------------------------------------------------------------
+
+
+class Process:
+    """One process as /proc showed it at the scan: pid, parent, process group, state; its command
+    line and working folder are read when first asked for ("" / None once it has gone)."""
+
+    __slots__ = ("pid", "ppid", "pgid", "state", "_cmdline", "_cwd")
+
+    def __init__(self, pid: int, ppid: int, pgid: int, state: str):
+        self.pid, self.ppid, self.pgid, self.state = pid, ppid, pgid, state
+        self._cmdline: str | None = None
+        self._cwd: str | None | bool = False
+
+    @property
+    def zombie(self) -> bool:
+        return self.state == "Z"
+
+    @property
+    def cmdline(self) -> str:
+        if self._cmdline is None:
+            try:
+                with open(f"/proc/{self.pid}/cmdline", "rb") as f:
+                    self._cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            except OSError:
+                self._cmdline = ""
+        return self._cmdline
+
+    @property
+    def cwd(self) -> str | None:
+        """The working folder; None for a zombie or a process that has gone."""
+        if self._cwd is False:
+            try:
+                self._cwd = os.readlink(f"/proc/{self.pid}/cwd")
+            except OSError:
+                self._cwd = None
+        return self._cwd
+
+    def __repr__(self):
+        return f"<pid {self.pid} ppid {self.ppid} pgid {self.pgid} {self.state} {self.cmdline[:120]!r}>"
+
+
+def read_process(pid: int) -> Process | None:
+    """``pid`` from /proc/PID/stat, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        # comm may contain spaces and parentheses: the fields start after the last ')'
+        fields = stat[stat.rindex(")") + 2:].split()
+        return Process(pid, int(fields[1]), int(fields[2]), fields[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def processes() -> list[Process]:
+    """Every process of the machine, in one pass over /proc."""
     out = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("utf-8", "replace")
-            # comm may contain spaces/parens: split after the last ')'
-            rest = stat[stat.rindex(")") + 2:].split()
-            state, ppid = rest[0], int(rest[1])
-            if ppid != pid:
-                continue
-            if state == "Z" and not include_zombies:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-            out.append({"pid": int(entry), "state": state, "cmdline": cmd})
-        except (OSError, ValueError):
-            continue
+        if entry.isdigit():
+            found = read_process(int(entry))
+            if found is not None:
+                out.append(found)
     return out
 
 
-def proc_descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (breadth-first, from /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("utf-8", "replace")
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry))
+def proc_children(pid: int, include_zombies: bool = True) -> list[Process]:
+    """Processes whose parent is ``pid``."""
+    return [p for p in processes() if p.ppid == pid and (include_zombies or not p.zombie)]
+
+
+def proc_descendants(pid: int) -> list[Process]:
+    """Every descendant of ``pid`` (children, their children, ...), zombies included."""
+    by_parent: dict[int, list[Process]] = {}
+    for p in processes():
+        by_parent.setdefault(p.ppid, []).append(p)
     out, todo = [], [pid]
     while todo:
-        for child in parents.get(todo.pop(), []):
+        for child in by_parent.get(todo.pop(), []):
             out.append(child)
-            todo.append(child)
+            todo.append(child.pid)
     return out
+
+
+def process_group(pgid: int) -> list[Process]:
+    """Members of process group ``pgid``, zombies included (a group is gone once all are reaped)."""
+    return [p for p in processes() if p.pgid == pgid]
+
+
+def processes_using(folder) -> list[Process]:
+    """Live processes (not this one) whose command line mentions ``folder`` or whose working
+    folder lies in it (zombies have neither)."""
+    folder = str(folder)
+    out = []
+    for p in processes():
+        if p.pid == os.getpid() or p.zombie:
+            continue
+        cwd = p.cwd
+        if folder in p.cmdline or (cwd is not None and (cwd == folder or cwd.startswith(folder + "/"))):
+            out.append(p)
+    return out
+
+
+def alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    found = read_process(pid)
+    return found is not None and not found.zombie
+
+
+def fd_count(pid: int) -> int:
+    """Open descriptors of ``pid``."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def proc_status(pid: int) -> dict:
+    """RSS (KiB), thread count and open descriptor count of ``pid``."""
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
+            "fds": fd_count(pid)}

@@ -8,7 +8,6 @@ shown in throwaway stacks; see HOSTILE_FASTCGI.md for the why of every outcome.
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import struct
@@ -17,7 +16,7 @@ import time
 import pytest
 
 import fastcgi_raw as fr
-from support import wait_until
+from support import fd_count, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +27,9 @@ def stack(_stack_factory):
     # Warm up (the /health CLI probe is cached 30 s), then note the descriptor baseline.
     assert fr.get_health_status(s.socket_path) == 200
     assert s.get("/health").status_code == 200
-    s.fd_baseline = _fd_count(s.responder_pid)
+    s.fd_baseline = fd_count(s.responder_pid)
     yield s
     _stack_factory.close(s)
-
-
-def _fd_count(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def _workers(stack) -> int:
@@ -49,8 +44,8 @@ def assert_still_serving(stack):
     assert status == 200, f"direct FastCGI GET /health: {status}"
     resp = stack.get("/health")
     assert resp.status_code == 200, f"nginx GET /health: {resp.status_code} {resp.text[:200]}"
-    count = wait_until(lambda: _fd_count(stack.responder_pid) <= stack.fd_baseline, timeout=6)
-    assert count, (f"responder holds {_fd_count(stack.responder_pid)} descriptors, "
+    count = wait_until(lambda: fd_count(stack.responder_pid) <= stack.fd_baseline, timeout=6)
+    assert count, (f"responder holds {fd_count(stack.responder_pid)} descriptors, "
                    f"{stack.fd_baseline} before the case")
 
 

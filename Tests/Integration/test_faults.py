@@ -32,7 +32,7 @@ def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
                     children = stack.children(include_zombies=False)
                     assert children, "the CLI should be running"
                     for child in children:
-                        os.killpg(child["pid"], signal.SIGKILL)
+                        os.killpg(child.pid, signal.SIGKILL)
                     killed = True
     assert killed, "no content arrived before the end of the stream"
     return payloads

@@ -10,13 +10,12 @@ import time
 
 import httpx
 
-from stack import processes_using
-from support import chat_body, iter_sse_data, post_chat, unique, wait_until
+from support import chat_body, iter_sse_data, post_chat, processes_using, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 
 
-def fake_cli_processes(stack) -> list[int]:
+def fake_cli_processes(stack) -> list:
     """Live processes running this stack's fake CLI (zombies have no cwd and are not listed)."""
     return processes_using(stack.prefix / "fakecli")
 

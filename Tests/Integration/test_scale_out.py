@@ -17,7 +17,7 @@ import time
 import httpx
 import pytest
 
-from support import chat_body, iter_sse_data, post_chat, unique, wait_until
+from support import alive, chat_body, iter_sse_data, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 STREAMS = 6            # FAKE:slow streams in flight (10 deltas 0.5 s apart: ~5 s each)
@@ -92,17 +92,8 @@ def instance_of(stack, token: str) -> int | None:
     return None
 
 
-def invocations(stack) -> list[dict]:
-    """fake_claude.py's invocation log: argv, stdin lines, pid and parent pid of every CLI."""
-    try:
-        text = (stack.fake_log_dir / "invocations.jsonl").read_text()
-    except OSError:
-        return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def cli_starts_for(stack, token: str) -> list[dict]:
-    return [e for e in invocations(stack) if any(token in s for s in e.get("stdin") or [])]
+    return [e for e in stack.invocations() if any(token in s for s in e.get("stdin") or [])]
 
 
 def wait_for_instance(stack, token: str, timeout: float) -> int | None:
@@ -113,14 +104,6 @@ def wait_for_instance(stack, token: str, timeout: float) -> int | None:
             return index
         time.sleep(0.05)
     return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def start_streams(stack, count: int = STREAMS) -> tuple[list[StreamClient], dict[int, list[StreamClient]]]:
@@ -163,7 +146,7 @@ def test_sigkill_one_instance_ends_its_streams_and_the_other_takes_over(make_sca
     stack = make_scaled_stack(2, name="scale-kill")
     clients, by_instance = start_streams(stack)
     victim = stack.instances[0]
-    victim_clis = [e["pid"] for e in invocations(stack) if e["ppid"] == victim.pid]
+    victim_clis = [e["pid"] for e in stack.invocations() if e["ppid"] == victim.pid]
 
     killed_at = time.monotonic()
     os.kill(victim.pid, signal.SIGKILL)
