@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from typing import Iterable
@@ -41,27 +42,95 @@ def iter_sse_data(lines: Iterable[str]):
             yield line[5:].lstrip(" ")
 
 
-class SSEResult:
-    """A streamed chat completion read raw: status, headers, and every data payload."""
+class ChatStream:
+    """The tests' one streaming client: a chat completion POSTed (``stream: true``) with httpx and
+    read raw, as far as the test asks.
 
-    def __init__(self, status: int, headers: httpx.Headers, payloads: list[str], body: bytes):
-        self.status = status
-        self.headers = headers
-        self.payloads = payloads
-        self.body = body
+    Once open, ``status`` and ``headers`` are known; an answer that is not SSE (an HTTP error) is
+    read whole into ``body`` at once. ``next_payload``, ``read_until``, ``read_content`` and
+    ``read_all`` take data payloads; ``close()`` hangs up, and ``closed_at`` (monotonic clock) is
+    taken just before the connection is closed, so a delay measured from it is never too short.
+    Every read is bounded by ``timeout``."""
 
+    def __init__(self, stack, body: dict, timeout: float = 60.0):
+        self.request = body
+        self.payloads: list[str] = []
+        self.events: list[dict] = []     # the JSON payloads (all but [DONE]), in order
+        self.body = b""
+        self.ended = False                 # the server ended the body
+        self.closed_at: float | None = None
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        try:
+            self._context = self._client.stream("POST", stack.base_url + "/v1/chat/completions",
+                                                json=body)
+            self._response = self._context.__enter__()
+        except BaseException:
+            self._client.close()
+            raise
+        self.status = self._response.status_code
+        self.headers = self._response.headers
+        self.is_sse = self.headers.get("content-type", "").startswith("text/event-stream")
+        if self.is_sse:
+            self._data = iter_sse_data(self._response.iter_lines())
+        else:
+            self.body = self._response.read()
+            self.ended = True
+
+    # -- reading -----------------------------------------------------------------------------------
+    def next_payload(self) -> str | None:
+        """The next data payload, or None once the body has ended."""
+        if self.ended:
+            return None
+        try:
+            payload = next(self._data)
+        except StopIteration:
+            self.ended = True
+            return None
+        self.payloads.append(payload)
+        if payload != "[DONE]":
+            self.events.append(json.loads(payload))
+        return payload
+
+    def read_until(self, condition) -> bool:
+        """Reads until ``condition(self)`` holds (True) or the body ends without it (False)."""
+        while not condition(self):
+            if self.next_payload() is None:
+                return bool(condition(self))
+        return True
+
+    def read_content(self, deltas: int = 1) -> "ChatStream":
+        """Reads until ``deltas`` content deltas have arrived; AssertionError if the stream ends first."""
+        assert self.read_until(lambda s: s.content_deltas >= deltas), \
+            f"the stream ended after {self.content_deltas} of {deltas} content deltas: {self.describe()}"
+        return self
+
+    def read_all(self, on_payload=None) -> "ChatStream":
+        """Reads to the end of the body, calling ``on_payload(payload)`` for each."""
+        while (payload := self.next_payload()) is not None:
+            if on_payload is not None:
+                on_payload(payload)
+        return self
+
+    def close(self):
+        """Hangs up (if still connected). Safe to call twice."""
+        if self.closed_at is not None:
+            return
+        self.closed_at = time.monotonic()
+        try:
+            self._context.__exit__(None, None, None)
+        finally:
+            self._client.close()
+
+    def __enter__(self) -> "ChatStream":
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- what arrived ------------------------------------------------------------------------------
     @property
     def done(self) -> bool:
         return bool(self.payloads) and self.payloads[-1] == "[DONE]"
-
-    @property
-    def events(self) -> list[dict]:
-        out = []
-        for p in self.payloads:
-            if p == "[DONE]":
-                continue
-            out.append(json.loads(p))
-        return out
 
     @property
     def chunks(self) -> list[dict]:
@@ -69,7 +138,13 @@ class SSEResult:
 
     @property
     def errors(self) -> list[dict]:
+        """The error events (``data: {"error": ...}``)."""
         return [e for e in self.events if "error" in e]
+
+    @property
+    def content_deltas(self) -> int:
+        return sum(1 for e in self.chunks for c in e.get("choices") or []
+                   if (c.get("delta") or {}).get("content"))
 
     @property
     def text(self) -> str:
@@ -82,37 +157,88 @@ class SSEResult:
                 if c.get("finish_reason")]
 
     def json(self):
+        """The body of a non-SSE answer, parsed."""
         return json.loads(self.body)
 
-
-def stream_raw(stack, body: dict, timeout: float = 60.0) -> SSEResult:
-    """POSTs a chat completion with httpx and reads the whole SSE stream (or error body)."""
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
-            if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-                data = resp.read()
-                return SSEResult(resp.status_code, resp.headers, [], data)
-            payloads = list(iter_sse_data(resp.iter_lines()))
-            return SSEResult(resp.status_code, resp.headers, payloads, b"")
+    def describe(self) -> str:
+        return (f"status={self.status} done={self.done} text={self.text!r} "
+                f"last={self.payloads[-3:]} body={self.body[:300]!r}")
 
 
-def stream_until_content(stack, body: dict, chunks: int = 2, while_open=None) -> None:
-    """Streams until ``chunks`` content deltas arrived, calls ``while_open()`` (the client still connected),
-    then drops the connection."""
-    got = 0
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                assert payload != "[DONE]", f"the stream ended before {chunks} content deltas"
-                event = json.loads(payload)
-                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
-                    got += 1
-                if got >= chunks:
-                    if while_open:
-                        while_open()
-                    return
-    raise AssertionError("the stream ended without content")
+def stream_raw(stack, body: dict, timeout: float = 60.0) -> ChatStream:
+    """Streams a chat completion to its end (or reads its error body)."""
+    with ChatStream(stack, body, timeout) as stream:
+        return stream.read_all()
+
+
+def stream_then_disconnect(stack, body: dict, deltas: int = 2, while_open=None) -> ChatStream:
+    """Streams until ``deltas`` content deltas arrived, calls ``while_open(stream)`` (the client still
+    connected), then hangs up; the stream's ``closed_at`` says when."""
+    with ChatStream(stack, body, timeout=30.0) as stream:
+        assert stream.status == 200 and stream.is_sse, stream.describe()
+        stream.read_content(deltas)
+        if while_open is not None:
+            while_open(stream)
+    return stream
+
+
+class BackgroundStream(threading.Thread):
+    """A ChatStream read to its end in a thread. ``started`` is set at the first payload (or when it
+    ended without one); ``stream`` is the ChatStream (None if it never opened), ``error`` a transport
+    error (repr), ``ended_at`` when it ended (monotonic clock)."""
+
+    def __init__(self, stack, body: dict, timeout: float = 30.0):
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.request = body
+        self.timeout = timeout
+        self.stream: ChatStream | None = None
+        self.error: str | None = None
+        self.ended_at: float | None = None
+        self.started = threading.Event()
+
+    def run(self):
+        try:
+            with ChatStream(self.stack, self.request, self.timeout) as stream:
+                self.stream = stream
+                stream.read_all(on_payload=lambda _: self.started.set())
+        except httpx.HTTPError as err:
+            self.error = repr(err)
+        finally:
+            self.ended_at = time.monotonic()
+            self.started.set()
+
+    @property
+    def prompt(self) -> str:
+        """The text of the request's last message."""
+        return self.request["messages"][-1]["content"]
+
+    @property
+    def status(self) -> int | None:
+        return self.stream.status if self.stream else None
+
+    @property
+    def payloads(self) -> list[str]:
+        return self.stream.payloads if self.stream else []
+
+    @property
+    def body(self) -> bytes:
+        return self.stream.body if self.stream else b""
+
+    @property
+    def done(self) -> bool:
+        return bool(self.stream and self.stream.done)
+
+    @property
+    def text(self) -> str:
+        return self.stream.text if self.stream else ""
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.stream.errors if self.stream else []
+
+    def describe(self) -> str:
+        return f"error={self.error} " + (self.stream.describe() if self.stream else "never opened")
 
 
 def post_chat(stack, body, timeout: float = 60.0, **kwargs) -> httpx.Response:

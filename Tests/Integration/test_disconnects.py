@@ -8,14 +8,12 @@ import statistics
 import threading
 import time
 
-import httpx
-
-from support import chat_body, iter_sse_data, post_chat, stream_until_content, unique, wait_until
+from support import ChatStream, chat_body, post_chat, stream_then_disconnect, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 
 
-def _assert_cli_running(stack) -> None:
+def _assert_cli_running(stack, _stream=None) -> None:
     assert stack.children(), "the CLI should be running mid-stream"
 
 
@@ -29,8 +27,8 @@ def _gone_after(stack) -> float:
 def test_disconnect_mid_stream_ends_the_cli_group_within_a_second(fake_stack):
     times = []
     for _ in range(8):
-        stream_until_content(fake_stack, chat_body(f"FAKE:slow {unique()}", MODEL, stream=True),
-                             while_open=lambda: _assert_cli_running(fake_stack))
+        stream_then_disconnect(fake_stack, chat_body(f"FAKE:slow {unique()}", MODEL, stream=True),
+                               while_open=lambda _: _assert_cli_running(fake_stack))
         times.append(_gone_after(fake_stack))
     print(f"\ndisconnect -> CLI group gone: median {statistics.median(times) * 1000:.0f} ms, "
           f"max {max(times) * 1000:.0f} ms over {len(times)} disconnects")
@@ -61,12 +59,9 @@ def test_disconnect_while_waiting_for_a_slot_starts_no_cli(make_stack):
 
 def test_disconnect_after_the_finish_chunk_leaves_nothing_behind(fake_stack):
     body = chat_body(f"FAKE:slow {unique()}", MODEL, stream=True, stream_options={"include_usage": True})
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", fake_stack.base_url + "/v1/chat/completions", json=body) as resp:
-            for payload in iter_sse_data(resp.iter_lines()):
-                event = json.loads(payload)
-                if any(c.get("finish_reason") for c in event.get("choices") or []):
-                    break  # leave before the usage chunk and [DONE] are read
+    with ChatStream(fake_stack, body, timeout=30) as stream:
+        # Leave before the usage chunk and [DONE] are read.
+        assert stream.read_until(lambda s: s.finish_reasons), stream.describe()
     assert _gone_after(fake_stack) < 1.0
     assert post_chat(fake_stack, chat_body(f"after {unique()}", MODEL)).status_code == 200
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import openai
 import pytest
 
-from support import (chat_body, iter_sse_data, message_text, openai_client, proc_descendants,
-                     stream_raw, stream_until_content, unique, upstream_requests_with, wait_until)
+from support import (chat_body, message_text, openai_client, proc_descendants, stream_raw,
+                     stream_then_disconnect, unique, upstream_requests_with, wait_until)
 
 # A 1x1 transparent PNG.
 PNG_1X1 = base64.b64decode(
@@ -261,11 +259,11 @@ def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_
 
 
 def test_client_disconnect_ends_the_real_cli(real_stack, claude_model):
-    def cli_running():
+    def cli_running(_stream):
         assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
 
-    stream_until_content(real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
-                         while_open=cli_running)
+    stream_then_disconnect(real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
+                           while_open=cli_running)
     left = wait_until(lambda: not proc_descendants(real_stack.responder_pid), 2)
     assert left, f"CLI processes left 2 s after the client went away: " \
                  f"{proc_descendants(real_stack.responder_pid)}"

@@ -9,33 +9,24 @@ import subprocess
 import tempfile
 import time
 
-import httpx
 import pytest
 
-from support import assert_openai_error, chat_body, iter_sse_data, post_chat, unique, wait_until
+from support import ChatStream, assert_openai_error, chat_body, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 
 
 def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
     """Streams until the first content delta, SIGKILLs the CLI's whole group, and returns every payload."""
-    payloads: list[str] = []
-    killed = False
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions",
-                           json=chat_body(prompt, model, stream=True)) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                payloads.append(payload)
-                if not killed and payload != "[DONE]" and any(
-                        (c.get("delta") or {}).get("content") for c in json.loads(payload).get("choices") or []):
-                    children = stack.children(include_zombies=False)
-                    assert children, "the CLI should be running"
-                    for child in children:
-                        os.killpg(child.pid, signal.SIGKILL)
-                    killed = True
-    assert killed, "no content arrived before the end of the stream"
-    return payloads
+    with ChatStream(stack, chat_body(prompt, model, stream=True), timeout=30) as stream:
+        assert stream.status == 200, stream.describe()
+        stream.read_content(1)
+        children = stack.children(include_zombies=False)
+        assert children, "the CLI should be running"
+        for child in children:
+            os.killpg(child.pid, signal.SIGKILL)
+        stream.read_all()
+    return stream.payloads
 
 
 def test_cli_killed_mid_stream_ends_with_an_error_event(fake_stack):

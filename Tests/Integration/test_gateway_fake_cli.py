@@ -3,17 +3,17 @@ API failures, retries, disconnects, and what the CLI is given (argv, env, stdin)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
-from support import (assert_openai_error, chat_body, iter_sse_data, openai_client, post_chat,
-                     stream_raw, stream_until_content, unique, wait_until)
+from support import (ChatStream, assert_openai_error, chat_body, openai_client, post_chat,
+                     stream_raw, stream_then_disconnect, unique, wait_until)
 
 MODEL = "claude-sonnet-4-5"
 
@@ -103,26 +103,17 @@ def test_concurrent_requests_each_get_their_own_answer(fake_stack, model):
 
 def test_more_requests_than_cli_slots_get_429_with_retry_after(make_stack, model):
     stack = make_stack(fake=True, name="two-slots", extra_env={"CCA_MAX_CONCURRENT_CLI": "2"})
-    client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
-    streams = []
-    try:
+    with contextlib.ExitStack() as streams:
         for _ in range(2):  # occupy both slots with slow streams
-            cm = client.stream("POST", stack.base_url + "/v1/chat/completions",
-                               json=chat_body(f"FAKE:slow {unique()}", model, stream=True))
-            resp = cm.__enter__()
-            lines = iter_sse_data(resp.iter_lines())
-            streams.append((cm, lines))  # keep the iterator alive: dropping it closes the stream
-            assert resp.status_code == 200
-            next(lines)
+            stream = streams.enter_context(
+                ChatStream(stack, chat_body(f"FAKE:slow {unique()}", model, stream=True), timeout=30))
+            assert stream.status == 200, stream.describe()
+            stream.read_content(1)
         started = time.monotonic()
         over = post_chat(stack, chat_body(f"one too many {unique()}", model), timeout=30)
         assert time.monotonic() - started < 5, "an over-capacity request waited too long"
         assert_openai_error(over, 429, error_type="rate_limit_error")
         assert over.headers.get("retry-after"), "no Retry-After on 429"
-    finally:
-        for cm, _ in streams:
-            cm.__exit__(None, None, None)
-        client.close()
     # The slots come back once the clients are gone.
     ok = wait_until(lambda: post_chat(stack, chat_body(f"after {unique()}", model)).status_code
                     == 200, 5, interval=0.3)
@@ -302,10 +293,11 @@ def test_system_prompt_is_one_literal_argument(fake_stack, model):
 
 
 def test_client_disconnect_mid_stream_ends_the_cli(fake_stack, model):
-    def cli_running():
+    def cli_running(_stream):
         assert fake_stack.children(), "expected the CLI to be running mid-stream"
 
-    stream_until_content(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True), while_open=cli_running)
+    stream_then_disconnect(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True),
+                           while_open=cli_running)
     closed = time.monotonic()
     left = no_children_within(fake_stack, 2)
     assert not left, (f"CLI still running {time.monotonic() - closed:.1f}s after the client "

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 
 import httpx
-import pytest
 
-from support import alive, chat_body, iter_sse_data, post_chat, unique, wait_until
+from support import BackgroundStream, alive, chat_body, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 STREAMS = 6            # FAKE:slow streams in flight (10 deltas 0.5 s apart: ~5 s each)
@@ -29,57 +27,8 @@ def fake_answer(prompt: str) -> str:
     return f"Fake answer to: {prompt}"
 
 
-class StreamClient(threading.Thread):
-    """One streaming chat completion read raw in a thread: status, payloads, error, end time."""
-
-    def __init__(self, stack, prompt: str, timeout: float = 30.0):
-        super().__init__(daemon=True)
-        self.stack = stack
-        self.prompt = prompt
-        self.timeout = timeout
-        self.status: int | None = None
-        self.body = b""
-        self.payloads: list[str] = []
-        self.error: str | None = None
-        self.ended_at: float | None = None
-        self.first_payload = threading.Event()
-
-    def run(self):
-        try:
-            with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=5.0)) as client:
-                with client.stream("POST", self.stack.base_url + "/v1/chat/completions",
-                                   json=chat_body(self.prompt, MODEL, stream=True)) as resp:
-                    self.status = resp.status_code
-                    if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-                        self.body = resp.read()
-                    else:
-                        for payload in iter_sse_data(resp.iter_lines()):
-                            self.payloads.append(payload)
-                            self.first_payload.set()
-        except httpx.HTTPError as err:
-            self.error = repr(err)
-        finally:
-            self.ended_at = time.monotonic()
-            self.first_payload.set()
-
-    @property
-    def done(self) -> bool:
-        return bool(self.payloads) and self.payloads[-1] == "[DONE]"
-
-    @property
-    def text(self) -> str:
-        out = []
-        for payload in self.payloads:
-            if payload == "[DONE]":
-                continue
-            event = json.loads(payload)
-            for choice in event.get("choices") or []:
-                out.append((choice.get("delta") or {}).get("content") or "")
-        return "".join(out)
-
-    def describe(self) -> str:
-        return (f"status={self.status} error={self.error} done={self.done} "
-                f"text={self.text!r} body={self.body[:200]!r}")
+def stream_client(stack, prompt: str, timeout: float = 30.0) -> BackgroundStream:
+    return BackgroundStream(stack, chat_body(prompt, MODEL, stream=True), timeout=timeout)
 
 
 def instance_of(stack, token: str) -> int | None:
@@ -106,16 +55,16 @@ def wait_for_instance(stack, token: str, timeout: float) -> int | None:
     return None
 
 
-def start_streams(stack, count: int = STREAMS) -> tuple[list[StreamClient], dict[int, list[StreamClient]]]:
+def start_streams(stack, count: int = STREAMS) -> tuple[list[BackgroundStream], dict[int, list[BackgroundStream]]]:
     """Starts ``count`` slow streams and waits until each is flowing; returns them and which
     instance serves each."""
-    clients = [StreamClient(stack, f"FAKE:slow {unique('s')}") for _ in range(count)]
+    clients = [stream_client(stack, f"FAKE:slow {unique('s')}") for _ in range(count)]
     for client in clients:
         client.start()
     for client in clients:
-        assert client.first_payload.wait(15), f"a stream never started: {client.describe()}"
+        assert client.started.wait(15), f"a stream never started: {client.describe()}"
         assert client.status == 200 and client.payloads, client.describe()
-    by_instance: dict[int, list[StreamClient]] = {}
+    by_instance: dict[int, list[BackgroundStream]] = {}
     for client in clients:
         index = wait_for_instance(stack, client.prompt.split()[-1], 5)
         assert index is not None, f"no CLI invocation logged for {client.prompt}"
@@ -178,7 +127,7 @@ def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_
     # waiting for the response header, the one moment a retry would be possible.
     stack = make_scaled_stack(2, name="scale-noretry", extra_env={"CCA_PING_INTERVAL_SECONDS": "60"})
     token = unique("h")
-    client = StreamClient(stack, f"FAKE:hang {token}", timeout=20)
+    client = stream_client(stack, f"FAKE:hang {token}", timeout=20)
     client.start()
     index = wait_for_instance(stack, token, 10)
     assert index is not None, "the CLI was never started"
