@@ -56,6 +56,7 @@ class ChatStream:
         self.request = body
         self.payloads: list[str] = []
         self.events: list[dict] = []     # the JSON payloads (all but [DONE]), in order
+        self.comments: list[str] = []    # SSE comment lines (": ping" keep-alives)
         self.body = b""
         self.ended = False                 # the server ended the body
         self.closed_at: float | None = None
@@ -71,12 +72,19 @@ class ChatStream:
         self.headers = self._response.headers
         self.is_sse = self.headers.get("content-type", "").startswith("text/event-stream")
         if self.is_sse:
-            self._data = iter_sse_data(self._response.iter_lines())
+            self._data = self._payloads()
         else:
             self.body = self._response.read()
             self.ended = True
 
     # -- reading -----------------------------------------------------------------------------------
+    def _payloads(self):
+        for line in self._response.iter_lines():
+            if line.startswith(":"):
+                self.comments.append(line)
+            elif line.startswith("data:"):
+                yield line[5:].lstrip(" ")
+
     def next_payload(self) -> str | None:
         """The next data payload, or None once the body has ended."""
         if self.ended:
@@ -251,10 +259,16 @@ def post_chat(stack, body, timeout: float = 60.0, **kwargs) -> httpx.Response:
         return client.post(stack.base_url + "/v1/chat/completions", json=body, **kwargs)
 
 
-def assert_openai_error(resp: httpx.Response, status: int, param: str | None = "any",
+def assert_openai_error(resp: httpx.Response | ChatStream, status: int, param: str | None = "any",
                         error_type: str | None = None) -> dict:
-    """Checks an OpenAI-style error body: {"error": {"message", "type", "param", "code"}}."""
-    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.text[:500]}"
+    """Checks an OpenAI-style error answer: exactly ``status``, JSON, and the body
+    {"error": {"message", "type", "param", "code"}}. ``resp`` may be a ChatStream (a request
+    made with ``stream: true`` that got an HTTP error instead of a stream)."""
+    if isinstance(resp, ChatStream):
+        got, shown = resp.status, resp.describe()
+    else:
+        got, shown = resp.status_code, resp.text[:500]
+    assert got == status, f"expected {status}, got {got}: {shown}"
     assert resp.headers.get("content-type", "").startswith("application/json"), resp.headers
     body = resp.json()
     assert isinstance(body, dict) and isinstance(body.get("error"), dict), body

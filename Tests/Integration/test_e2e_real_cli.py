@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from support import (chat_body, message_text, openai_client, proc_descendants, stream_raw,
-                     stream_then_disconnect, unique, upstream_requests_with, wait_until)
+from support import (assert_openai_error, chat_body, message_text, openai_client, proc_descendants,
+                     stream_raw, stream_then_disconnect, unique, upstream_requests_with, wait_until)
 
 # A 1x1 transparent PNG.
 PNG_1X1 = base64.b64decode(
@@ -285,15 +285,13 @@ def test_upstream_authentication_error_is_a_502_and_quick(client, claude_model):
     assert elapsed < 15, f"took {elapsed:.1f}s"
 
 
-def test_upstream_authentication_error_when_streaming_is_not_content(real_stack, claude_model):
+def test_upstream_authentication_error_when_streaming_is_a_502_not_content(real_stack, claude_model):
+    # The turn fails before any text (and long before the session stack's first keep-alive):
+    # the client gets the real status, and the CLI's "Invalid API key" text is not streamed.
     result = stream_raw(real_stack, chat_body(f"MOCK:401 {unique()}", claude_model, stream=True))
-    assert "Invalid API key" not in result.text
-    if result.status == 200:
-        assert result.errors, "a failed turn streamed without an error event"
-        assert result.done
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "upstream_authentication_failed", err
+    assert result.payloads == [], "the failed turn was streamed"
 
 
 def test_upstream_rate_limit_is_a_429(client, claude_model):

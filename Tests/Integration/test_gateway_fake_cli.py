@@ -43,9 +43,10 @@ def model(fake_stack) -> str:
 
 @pytest.fixture(scope="module")
 def timeout_stack(_stack_factory):
-    """A fake-CLI stack whose requests time out after 2 s."""
+    """A fake-CLI stack whose requests time out after 2 s, long before the first keep-alive."""
     stack = _stack_factory.start(fake=True, name="timeout",
-                                 extra_env={"CCA_REQUEST_TIMEOUT_SECONDS": "2"})
+                                 extra_env={"CCA_REQUEST_TIMEOUT_SECONDS": "2",
+                                            "CCA_PING_INTERVAL_SECONDS": "60"})
     yield stack
     _stack_factory.close(stack)
 
@@ -54,6 +55,11 @@ def no_children_within(stack, seconds: float) -> list[dict]:
     """Waits until the responder has no child process; returns what is left."""
     wait_until(lambda: not stack.children(), seconds)
     return stack.children()
+
+
+def cli_starts_with(stack, token: str) -> list[dict]:
+    """The fake CLI's invocations whose stdin mentions ``token``."""
+    return [c for c in stack.invocations() if token in json.dumps(c["stdin"])]
 
 
 # -- the happy path through the fake -----------------------------------------------
@@ -72,7 +78,7 @@ def test_prompt_goes_to_the_cli_on_stdin_as_stream_json(fake_stack, model):
     token = unique("stdin")
     resp = post_chat(fake_stack, chat_body(f"via stdin {token}", model))
     assert resp.status_code == 200, resp.text
-    calls = [c for c in fake_stack.invocations() if token in json.dumps(c["stdin"])]
+    calls = cli_starts_with(fake_stack, token)
     assert len(calls) == 1, "expected exactly one CLI launch for the request"
     lines = [json.loads(line) for line in calls[0]["stdin"] if line.strip()]
     assert lines[-1]["type"] == "user"
@@ -138,13 +144,15 @@ def test_crash_at_start_is_a_502_with_an_openai_error(fake_stack, model):
     assert_openai_error(resp, 502)
 
 
-def test_crash_at_start_when_streaming_is_an_error(fake_stack, model):
-    result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {unique()}", model, stream=True))
-    if result.status == 200:
-        assert result.errors and result.done and result.text == ""
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+def test_crash_at_start_when_streaming_is_a_502_before_any_output(fake_stack, model):
+    # Nothing was sent when the CLI failed (the status line waits for the first content, and the
+    # session stacks' keep-alive is far off): the failure is the HTTP status itself.
+    token = unique("crash-start")
+    result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {token}", model, stream=True))
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "cli_failed", err
+    assert "failed twice before any output" in err["message"], err
+    assert len(cli_starts_with(fake_stack, token)) == 2, "a CLI that printed nothing is retried once"
 
 
 def test_garbage_lines_from_the_cli_are_skipped(fake_stack, model):
@@ -178,15 +186,13 @@ def test_cli_api_errors_map_to_http_status(fake_stack, model, upstream, status):
         assert "authentication" in text or "credentials" in text, err
 
 
-def test_cli_auth_error_when_streaming_is_not_delivered_as_content(fake_stack, model):
+def test_cli_auth_error_when_streaming_is_a_502_not_content(fake_stack, model):
+    # The CLI's synthetic "Invalid API key" text comes before its failed result: it must not
+    # open the stream, so the failure is still a real status.
     result = stream_raw(fake_stack, chat_body(f"FAKE:error-401 {unique()}", model, stream=True))
-    assert "Invalid API key" not in result.text
-    if result.status == 200:
-        assert result.errors, "the failed turn was streamed as a success"
-        assert result.done
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "upstream_authentication_failed", err
+    assert result.payloads == [], "the failed turn was streamed"
 
 
 # -- retries and fallbacks inside the CLI ------------------------------------------
@@ -227,8 +233,9 @@ def test_hanging_cli_gives_504_and_is_ended(timeout_stack, model, marker):
     started = time.monotonic()
     resp = post_chat(timeout_stack, chat_body(f"{marker} {unique()}", model), timeout=30)
     elapsed = time.monotonic() - started
-    assert_openai_error(resp, 504)
-    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    err = assert_openai_error(resp, 504, error_type="timeout_error")
+    assert err["code"] == "request_timeout", err
+    assert 2 <= elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
     left = no_children_within(timeout_stack, 3)
     assert not left, f"the hung CLI was not ended: {left}"
 
@@ -238,13 +245,25 @@ def test_hanging_cli_when_streaming_ends_in_time(timeout_stack, model):
     result = stream_raw(timeout_stack, chat_body(f"FAKE:hang {unique()}", model, stream=True),
                         timeout=30)
     elapsed = time.monotonic() - started
-    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
-    if result.status == 200:
-        assert result.errors and result.done
-    else:
-        assert result.status == 504
+    assert 2 <= elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    # Silent until the deadline, which comes before the first keep-alive: a real 504.
+    err = assert_openai_error(result, 504, error_type="timeout_error")
+    assert err["code"] == "request_timeout", err
     left = no_children_within(timeout_stack, 3)
     assert not left, f"the hung CLI was not ended: {left}"
+
+
+def test_a_silent_turn_gets_keep_alives_then_its_timeout_as_an_event(make_stack, model):
+    # The other side of the held-back status line: once the first keep-alive is due (1 s), the
+    # stream opens with 200 and the later timeout (3 s) travels as an error event.
+    stack = make_stack(fake=True, name="keep-alive",
+                       extra_env={"CCA_PING_INTERVAL_SECONDS": "1", "CCA_REQUEST_TIMEOUT_SECONDS": "3"})
+    result = stream_raw(stack, chat_body(f"FAKE:hang {unique()}", model, stream=True), timeout=30)
+    assert result.status == 200 and result.is_sse, result.describe()
+    assert result.comments and set(result.comments) == {": ping"}, result.comments
+    assert result.text == "" and result.done, result.describe()
+    assert [e["error"]["code"] for e in result.errors] == ["request_timeout"], result.describe()
+    assert "error" in json.loads(result.payloads[-2]) and result.payloads[-1] == "[DONE]", result.describe()
 
 
 # -- what the CLI is given ---------------------------------------------------------
