@@ -295,17 +295,34 @@ def test_cli_runs_in_a_scratch_folder_not_the_service_folder(fake_stack, model):
         f"scratch folder not cleaned: {list(fake_stack.scratch_dir.iterdir())}"
 
 
-def test_system_prompt_is_one_literal_argument(fake_stack, model):
-    system = f"Be terse. $(id) `whoami` \"; rm -rf / {unique()}"
-    resp = post_chat(fake_stack, {"model": model, "messages": [
-        {"role": "system", "content": system},
-        {"role": "user", "content": "FAKE:echo-argv-env"}]})
-    argv = json.loads(resp.json()["choices"][0]["message"]["content"])["argv"]
-    if system in argv:
-        assert argv[argv.index(system) - 1] in ("--system-prompt", "--append-system-prompt")
-    else:
-        # Passed some other way (file, stdin): then no piece of it may be in argv.
-        assert not any("whoami" in a for a in argv), argv
+def echo_argv_env(stack, messages: list[dict]) -> dict:
+    """What the fake CLI was given for a FAKE:echo-argv-env turn: argv, env, cwd, system_prompt."""
+    resp = post_chat(stack, {"model": MODEL, "messages": messages})
+    assert resp.status_code == 200, resp.text
+    return json.loads(resp.json()["choices"][0]["message"]["content"])
+
+
+def test_system_prompt_reaches_the_cli_whole_in_a_file_never_in_argv(fake_stack):
+    token = unique("sys")
+    system = f"Be terse. $(id) `whoami` \"; rm -rf / {token}\nSecond line."
+    seen = echo_argv_env(fake_stack, [{"role": "system", "content": system},
+                                      {"role": "user", "content": "FAKE:echo-argv-env"}])
+    argv = seen["argv"]
+    assert argv.count("--system-prompt-file") == 1, argv
+    path = argv[argv.index("--system-prompt-file") + 1]
+    assert path.startswith(str(fake_stack.scratch_dir) + "/"), path
+    assert seen["system_prompt"] == system
+    assert not any(token in a or "whoami" in a for a in argv), f"system prompt text in argv: {argv}"
+    assert "--system-prompt" not in argv and "--append-system-prompt" not in argv, argv
+
+
+def test_system_and_developer_messages_join_into_one_system_prompt(fake_stack):
+    seen = echo_argv_env(fake_stack, [
+        {"role": "system", "content": "first rule"},
+        {"role": "developer", "content": [{"type": "text", "text": "second rule"}]},
+        {"role": "user", "content": "FAKE:echo-argv-env"}])
+    assert seen["system_prompt"] == "first rule\n\nsecond rule"
+
 
 
 # -- client disconnects ------------------------------------------------------------
