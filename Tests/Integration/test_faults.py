@@ -2,10 +2,11 @@
 and a scratch folder on a full disk. Each ends in a clear OpenAI error, and nothing is left running."""
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import signal
-import subprocess
 import tempfile
 import time
 
@@ -56,20 +57,26 @@ def test_upstream_500_with_the_real_cli_is_a_502(real_stack, claude_model, strea
     assert time.monotonic() - started < 15, "retries should be capped"
 
 
+MNT_DETACH = 2
+
+
 @pytest.fixture
 def tiny_disk():
-    """A 1 MiB tmpfs: a scratch root with no room for a CLI's files."""
+    """A 1 MiB tmpfs: a scratch root with no room for a CLI's files. Mounted with mount(2) itself,
+    so no program is needed; the one reason to skip is a missing privilege (EPERM)."""
+    libc = ctypes.CDLL(None, use_errno=True)
     folder = tempfile.mkdtemp(prefix="cca-tinydisk-")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
+    if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", 0, b"size=1m") != 0:
+        code = ctypes.get_errno()
         os.rmdir(folder)
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); "
-                    "the unit test RequestPipelineTests.scratchUnavailable covers the error path")
+        if code == errno.EPERM:
+            pytest.skip("no privilege to mount a tmpfs here (EPERM); the unit test "
+                        "RequestPipelineTests.scratchUnavailable covers the error path")
+        pytest.fail(f"mounting a tmpfs on {folder} failed: {os.strerror(code)}", pytrace=False)
     try:
         yield folder
     finally:
-        subprocess.run(["umount", "-l", folder], capture_output=True)
+        libc.umount2(os.fsencode(folder), MNT_DETACH)
         os.rmdir(folder)
 
 
