@@ -8,6 +8,7 @@ shown in throwaway stacks; see HOSTILE_FASTCGI.md for the why of every outcome.
 
 from __future__ import annotations
 
+import mmap
 import resource
 import signal
 import struct
@@ -65,19 +66,22 @@ def _send_shut_read(path, data: bytes, timeout: float = 5.0) -> fr.Reply:
     return fr.send_raw(path, data, read_timeout=timeout, close_write=True)
 
 
-def _two_gib_malloc_possible() -> bool:
-    try:
-        with open("/proc/sys/vm/overcommit_memory") as f:
-            if f.read().strip() == "2":
-                return False
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
+def _malloc_would_succeed(pid: int, size: int) -> bool:
+    """Whether a ``size``-byte malloc (never touched) in process ``pid`` would get its memory: the
+    kernel's overcommit policy, probed with a private anonymous mapping of that size here (never
+    touched, unmapped at once), and ``pid``'s RLIMIT_AS against its present address space."""
+    soft, _ = resource.prlimit(pid, resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        with open(f"/proc/{pid}/status") as f:
+            vm_kib = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
+        if vm_kib * 1024 + size > soft:
             return False
-        with open("/proc/meminfo") as f:
-            info = {line.split(":")[0]: int(line.split()[1]) for line in f if line.split()[1:]}
-        return info.get("MemTotal", 0) + info.get("SwapTotal", 0) > 3 * 1024 * 1024
-    except (OSError, ValueError):
+    try:
+        probe = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (OSError, OverflowError):
         return False
+    probe.close()
+    return True
 
 
 def _pairs_with_lengths(name_len: int, value_len: int, data: bytes = b"A" * 16) -> bytes:
@@ -246,16 +250,6 @@ def case_pair_4byte_length_exceeds_record(path):
 def case_pair_length_0x7fffffff_rejected(path):
     # Exactly 0x7fffffff is what Debian's CVE-2025-23016 patch refuses.
     data = fr.begin_request(1) + fr.record(fr.PARAMS, 1, _pairs_with_lengths(0x7FFFFFFF, 0x7FFFFFFF)) \
-        + fr.record(fr.PARAMS, 1, b"")
-    reply = fr.send_raw(path, data)
-    assert reply.end_request is None and reply.closed
-
-
-def case_pair_lengths_largest_without_overflow(path):
-    # name + value + 2 == INT_MAX: libfcgi mallocs ~2 GiB (never touched), reads short, drops.
-    if not _two_gib_malloc_possible():
-        pytest.skip("a 2 GiB malloc would fail here (overcommit/RLIMIT_AS) and libfcgi asserts")
-    data = fr.begin_request(1) + fr.record(fr.PARAMS, 1, _pairs_with_lengths(0x3FFFFFFF, 0x3FFFFFFE)) \
         + fr.record(fr.PARAMS, 1, b"")
     reply = fr.send_raw(path, data)
     assert reply.end_request is None and reply.closed
@@ -464,6 +458,28 @@ def test_libfcgi_known_abort_on_params_length_overflow_is_contained_to_the_proce
     assert reply.closed and reply.end_request is None
     _assert_killed_and_contained(victim, stack, signal.SIGABRT,
                                  "Malloc: Assertion `size == 0 || result != ((void *)0)' failed")
+
+
+def test_largest_params_lengths_without_overflow_end_as_the_malloc_decides(make_stack, stack):
+    """name + value + 2 == INT_MAX: libfcgi mallocs that much (~2 GiB, never touched), reads
+    short and drops the connection. Where that malloc cannot succeed (overcommit 2, RLIMIT_AS,
+    little memory) its Malloc asserts instead, as for the overflow above. Which one applies is
+    known before the input is sent, and the test asserts exactly that one, in a throwaway stack."""
+    victim = make_stack(fake=True, name="fcgi-params-largest")
+    assert fr.get_health_status(victim.socket_path) == 200
+    assert victim.get("/health").status_code == 200
+    victim.fd_baseline = fd_count(victim.responder_pid)
+    name_len, value_len = 0x3FFFFFFF, 0x3FFFFFFE
+    malloc_succeeds = _malloc_would_succeed(victim.responder_pid, name_len + value_len + 2)
+    data = fr.begin_request(1) + fr.record(fr.PARAMS, 1, _pairs_with_lengths(name_len, value_len)) \
+        + fr.record(fr.PARAMS, 1, b"")
+    reply = fr.send_raw(victim.socket_path, data, read_timeout=10)
+    assert reply.end_request is None and reply.closed
+    if malloc_succeeds:
+        assert_still_serving(victim)
+    else:
+        _assert_killed_and_contained(victim, stack, signal.SIGABRT,
+                                     "Malloc: Assertion `size == 0 || result != ((void *)0)' failed")
 
 
 def test_libfcgi_known_abort_on_repeated_get_values_names_is_contained_to_the_process(
