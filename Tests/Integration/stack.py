@@ -177,6 +177,7 @@ class Stack:
         self.tmp_dir = prefix / "tmp"
         self.nginx_conf = prefix / "nginx.conf"
         self.error_log_path = prefix / "error.log"
+        self.access_log_path = prefix / "access.log"   # nginx's (the template names it)
         self.fake_log_dir = prefix / "fake-cli-log"
         if fake:
             cli = install_fake_cli(prefix / "fakecli", self.fake_log_dir)
@@ -247,6 +248,25 @@ class Stack:
                 out.append({"raw": line})
         return out
 
+    def wait_for_log_line(self, predicate, timeout: float, index: int = 0) -> dict | None:
+        """The first line of responder ``index``'s log for which ``predicate(line)`` holds, waiting
+        up to ``timeout`` seconds for it to be written; None if it was not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_lines(index):
+                if predicate(line):
+                    return line
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+
+    def request_log_line(self, request_id: str, timeout: float = 10.0, index: int = 0) -> dict | None:
+        """Responder ``index``'s ``request`` log line for ``request_id`` (nginx's $request_id, the
+        X-Request-Id response header), waiting up to ``timeout`` seconds for it."""
+        return self.wait_for_log_line(
+            lambda line: line.get("msg") == "request" and line.get("request_id") == request_id,
+            timeout, index)
+
     def started_info(self, index: int = 0) -> dict:
         """Responder ``index``'s start-up log line (``"msg": "started"``), or {}."""
         for line in self.log_lines(index):
@@ -265,6 +285,13 @@ class Stack:
             parts.append("\n".join(lines) if self.count == 1
                          else f"--- responder {index}\n" + "\n".join(lines))
         return "\n".join(parts)
+
+    def access_log_lines(self) -> list[str]:
+        """nginx's access log (one line per finished request, written once nginx is done with it)."""
+        try:
+            return self.access_log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
 
     def nginx_error_log(self) -> str:
         try:

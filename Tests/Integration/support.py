@@ -413,6 +413,19 @@ def processes_using(folder) -> list[Process]:
     return out
 
 
+def seconds_until_group_gone(pgid: int, since: float, limit: float = 10.0) -> float | None:
+    """Seconds from ``since`` (a time.monotonic() reading, e.g. ChatStream.closed_at) until no
+    process of group ``pgid`` is left, zombies included (scanned every 5 ms); None if some are still
+    there ``limit`` seconds after ``since``. The time is taken after the scan that found none, so
+    it is never shorter than the truth."""
+    deadline = since + limit
+    while process_group(pgid):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
+    return time.monotonic() - since
+
+
 def alive(pid: int) -> bool:
     """``pid`` exists and is not a zombie."""
     found = read_process(pid)

@@ -10,7 +10,8 @@ import openai
 import pytest
 
 from support import (assert_openai_error, chat_body, message_text, openai_client, proc_descendants,
-                     stream_raw, stream_then_disconnect, unique, upstream_requests_with, wait_until)
+                     seconds_until_group_gone, stream_raw, stream_then_disconnect, unique,
+                     upstream_requests_with)
 
 # A 1x1 transparent PNG.
 PNG_1X1 = base64.b64decode(
@@ -259,14 +260,15 @@ def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_
 
 
 def test_client_disconnect_ends_the_real_cli(real_stack, claude_model):
-    def cli_running(_stream):
-        assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
-
-    stream_then_disconnect(real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
-                           while_open=cli_running)
-    left = wait_until(lambda: not proc_descendants(real_stack.responder_pid), 2)
-    assert left, f"CLI processes left 2 s after the client went away: " \
-                 f"{proc_descendants(real_stack.responder_pid)}"
+    running = []
+    stream = stream_then_disconnect(
+        real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
+        while_open=lambda _: running.extend(real_stack.children(include_zombies=False)))
+    assert running, "no CLI running mid-stream"
+    for cli in running:
+        took = seconds_until_group_gone(cli.pgid, since=stream.closed_at, limit=2)
+        assert took is not None, f"the CLI's group was still there 2 s after the client went away: {cli}"
+    assert not proc_descendants(real_stack.responder_pid), proc_descendants(real_stack.responder_pid)
 
 
 # -- upstream errors ---------------------------------------------------------------

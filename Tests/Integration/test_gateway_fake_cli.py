@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from support import (ChatStream, assert_openai_error, chat_body, openai_client, post_chat,
-                     stream_raw, stream_then_disconnect, unique, wait_until)
+                     seconds_until_group_gone, stream_raw, stream_then_disconnect, unique,
+                     wait_until)
 
 MODEL = "claude-sonnet-4-5"
 
@@ -329,15 +330,14 @@ def test_system_and_developer_messages_join_into_one_system_prompt(fake_stack):
 
 
 def test_client_disconnect_mid_stream_ends_the_cli(fake_stack, model):
-    def cli_running(_stream):
-        assert fake_stack.children(), "expected the CLI to be running mid-stream"
-
-    stream_then_disconnect(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True),
-                           while_open=cli_running)
-    closed = time.monotonic()
-    left = no_children_within(fake_stack, 2)
-    assert not left, (f"CLI still running {time.monotonic() - closed:.1f}s after the client "
-                      f"went away: {left}")
+    running = []
+    stream = stream_then_disconnect(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True),
+                                    while_open=lambda _: running.extend(fake_stack.children()))
+    assert running, "expected the CLI to be running mid-stream"
+    for cli in running:
+        took = seconds_until_group_gone(cli.pgid, since=stream.closed_at, limit=2)
+        assert took is not None, f"CLI still running 2 s after the client went away: {cli}"
+    assert not fake_stack.children()
 
 
 def test_openai_client_against_fake_cli_streaming(fake_stack, model):
