@@ -20,11 +20,15 @@ import fastcgi_raw as fr
 from support import fd_count, wait_until
 
 
+READ_TIMEOUT_MS = 1000
+
+
 @pytest.fixture(scope="module")
 def stack(_stack_factory):
     """One stack for every survivable case (a fake CLI: /health never starts a model turn)."""
     # A short read timeout, so that the stalled-peer cases are freed within the test's patience.
-    s = _stack_factory.start(fake=True, name="hostile-fcgi", extra_env={"CCA_REQUEST_READ_TIMEOUT_MS": "1000"})
+    s = _stack_factory.start(fake=True, name="hostile-fcgi",
+                             extra_env={"CCA_REQUEST_READ_TIMEOUT_MS": str(READ_TIMEOUT_MS)})
     # Warm up (the /health CLI probe is cached 30 s), then note the descriptor baseline.
     assert fr.get_health_status(s.socket_path) == 200
     assert s.get("/health").status_code == 200
@@ -35,6 +39,14 @@ def stack(_stack_factory):
 
 def _workers(stack) -> int:
     return int(stack.started_info().get("workers", 8))
+
+
+def _wait_accepted(stack, count: int, timeout: float = 5.0):
+    """Waits until the responder holds ``count`` more descriptors than its baseline: its workers
+    have accepted that many connections."""
+    held = wait_until(lambda: fd_count(stack.responder_pid) >= stack.fd_baseline + count, timeout)
+    assert held, (f"the responder accepted only {fd_count(stack.responder_pid) - stack.fd_baseline} "
+                  f"of {count} connections within {timeout}s")
 
 
 def assert_still_serving(stack):
@@ -361,7 +373,7 @@ def test_one_silent_connection_per_worker_only_delays_others(stack):
     workers = _workers(stack)
     conns = [fr.connect(stack.socket_path) for _ in range(workers)]
     try:
-        time.sleep(0.2)  # every worker now sits in libfcgi's 2 s poll on a silent connection
+        _wait_accepted(stack, workers)  # every worker now sits in libfcgi's 2 s poll on a silent connection
         started = time.monotonic()
         status = fr.get_health_status(stack.socket_path, timeout=8)
         elapsed = time.monotonic() - started
@@ -377,45 +389,50 @@ class WorkersHeld(Exception):
     """Every worker is held by a peer: a well-formed request got no answer."""
 
 
-def _health_while_held(stack, conns: list, settle: float) -> int | None:
-    """GET /health while ``conns`` are open; then closes them and checks recovery."""
+def test_partial_requests_cannot_hold_every_worker(stack):
+    """libfcgi reads a started request with blocking reads and no timeout; the responder's read watchdog
+    interrupts a worker that has been receiving one request for longer than CCA_REQUEST_READ_TIMEOUT_MS
+    and drops that connection."""
+    conns = []
     try:
-        time.sleep(settle)
-        return fr.get_health_status(stack.socket_path, timeout=2)
+        for _ in range(_workers(stack)):
+            c = fr.connect(stack.socket_path)
+            c.send(fr.begin_request(1))
+            conns.append(c)
+        # Every worker has taken one of them and now sits in read() on it (the BEGIN_REQUEST
+        # ended libfcgi's accept poll at once).
+        _wait_accepted(stack, len(conns))
+        # Queued behind them, a well-formed request is answered once the watchdog frees a worker.
+        status = fr.get_health_status(stack.socket_path, timeout=READ_TIMEOUT_MS / 1000 + 4)
+        if status != 200:
+            raise WorkersHeld(f"{len(conns)} connections that sent only BEGIN_REQUEST held every "
+                              f"worker: GET /health got {status}")
+        dropped = [c.wait_closed(timeout=READ_TIMEOUT_MS / 1000 + 4) for c in conns]
+        assert all(d is not None for d in dropped), f"held connections not dropped: {dropped}"
     finally:
         for c in conns:
             c.close()
-        # Closing the held connections frees the workers at once.
-        assert_still_serving(stack)
-
-
-def test_partial_requests_cannot_hold_every_worker(stack):
-    """libfcgi reads a started request with blocking reads and no timeout; the responder's read watchdog
-    interrupts a worker that has been receiving one request for longer than CCA_REQUEST_READ_TIMEOUT_MS."""
-    conns = []
-    for _ in range(_workers(stack)):
-        c = fr.connect(stack.socket_path)
-        c.send(fr.begin_request(1))
-        conns.append(c)
-    # Past libfcgi's 2 s accept poll: the workers now sit in read() on these connections.
-    status = _health_while_held(stack, conns, settle=2.5)
-    if status != 200:
-        raise WorkersHeld(f"{len(conns)} connections that sent only BEGIN_REQUEST held every "
-                          f"worker: GET /health got {status}")
+    assert_still_serving(stack)
 
 
 def test_keep_conn_peers_cannot_hold_every_worker(stack):
     """FCGI_KEEP_CONN is refused: the connection is closed after each request."""
     conns = []
-    for _ in range(_workers(stack)):
-        c = fr.connect(stack.socket_path)
-        conns.append(c)
-        c.send(fr.request_bytes(flags=fr.KEEP_CONN))
-        assert c.read_reply(timeout=5).http_status == 200
-    status = _health_while_held(stack, conns, settle=0.2)
-    if status != 200:
-        raise WorkersHeld(f"{len(conns)} idle FCGI_KEEP_CONN connections held every worker: "
-                          f"GET /health got {status}")
+    try:
+        for _ in range(_workers(stack)):
+            c = fr.connect(stack.socket_path)
+            conns.append(c)
+            c.send(fr.request_bytes(flags=fr.KEEP_CONN))
+            assert c.read_reply(timeout=5).http_status == 200
+            assert c.wait_closed(timeout=5) is not None, "a FCGI_KEEP_CONN connection was kept open"
+        status = fr.get_health_status(stack.socket_path, timeout=2)
+        if status != 200:
+            raise WorkersHeld(f"{len(conns)} idle FCGI_KEEP_CONN connections held every worker: "
+                              f"GET /health got {status}")
+    finally:
+        for c in conns:
+            c.close()
+    assert_still_serving(stack)
 
 
 # -- inputs that kill this libfcgi build -------------------------------------------------

@@ -15,6 +15,7 @@ import time
 
 import httpx
 
+import fastcgi_raw as fr
 from support import BackgroundStream, alive, chat_body, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
@@ -46,13 +47,9 @@ def cli_starts_for(stack, token: str) -> list[dict]:
 
 
 def wait_for_instance(stack, token: str, timeout: float) -> int | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        index = instance_of(stack, token)
-        if index is not None:
-            return index
-        time.sleep(0.05)
-    return None
+    """instance_of(), waiting up to ``timeout`` seconds for the CLI to be started."""
+    wait_until(lambda: instance_of(stack, token) is not None, timeout)
+    return instance_of(stack, token)
 
 
 def start_streams(stack, count: int = STREAMS) -> tuple[list[BackgroundStream], dict[int, list[BackgroundStream]]]:
@@ -132,7 +129,13 @@ def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_
     client.start()
     index = wait_for_instance(stack, token, 10)
     assert index is not None, "the CLI was never started"
-    time.sleep(0.3)
+    survivor = stack.socket_paths[1 - index]
+
+    def survivor_accepted() -> int:
+        """Requests the other instance has accepted, this direct FastCGI GET /status included."""
+        return json.loads(fr.request(survivor, "/status").body)["requests"]["accepted"]
+
+    accepted_before = survivor_accepted()
     killed_at = time.monotonic()
     os.kill(stack.instances[index].pid, signal.SIGKILL)
     client.join(timeout=15)
@@ -141,7 +144,11 @@ def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_
     assert client.status == 503, client.describe()
     err = json.loads(client.body)["error"]
     assert err["code"] == "responder_unavailable", err
-    time.sleep(0.5)
+    # nginx logs the request once it is done with it: any retry would have been sent before.
+    assert wait_until(lambda: [line for line in stack.access_log_lines()
+                               if '"POST /v1/chat/completions HTTP/1.1" 503 ' in line], 10), \
+        stack.access_log_lines()
+    assert survivor_accepted() == accepted_before + 1, "the POST was passed to the other instance"
     starts = cli_starts_for(stack, token)
     assert len(starts) == 1, f"the request was run {len(starts)} times: {[s['ppid'] for s in starts]}"
 
