@@ -432,6 +432,22 @@ def alive(pid: int) -> bool:
     return found is not None and not found.zombie
 
 
+def accepted_connections(socket_path) -> int:
+    """Connections a server has accept()ed on the unix socket ``socket_path`` and not yet closed
+    (from /proc/net/unix: connected sockets bound to that path; ones still in the listen backlog
+    are "connecting", the listener itself has the listening flag)."""
+    path = str(socket_path)
+    count = 0
+    with open("/proc/net/unix") as f:
+        next(f)  # header
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and fields[5] == "03" \
+                    and not int(fields[3], 16) & 0x10000:
+                count += 1
+    return count
+
+
 def fd_count(pid: int) -> int:
     """Open descriptors of ``pid``."""
     return len(os.listdir(f"/proc/{pid}/fd"))
