@@ -180,7 +180,8 @@ def case_version_0_mid_request(path):
     data = fr.begin_request(1) + fr.params(1, HEALTH, terminate=False) \
         + fr.record(fr.PARAMS, 1, b"", version=0) + fr.stdin(1, b"")
     reply = fr.send_raw(path, data)
-    assert reply.end_request is not None or reply.closed
+    # The parameters end at the v0 record; the request runs with them.
+    assert reply.end_request is not None and reply.http_status == 200, reply
 
 
 def case_role_authorizer(path):
@@ -275,22 +276,24 @@ def case_stdin_bigger_than_content_length(path):
     body = BAD_MODEL_BODY + b" " * 100_000
     reply = fr.request(path, "/v1/chat/completions", "POST", body,
                        extra_params={"CONTENT_LENGTH": "10", "CONTENT_TYPE": "application/json"})
-    # The responder reads STDIN to its end (bounded by CCA_MAX_BODY_BYTES), not CONTENT_LENGTH.
-    assert reply.http_status in (400, 404), reply.stdout[:300]
+    # The responder reads STDIN to its end (bounded by CCA_MAX_BODY_BYTES), not CONTENT_LENGTH:
+    # the whole body is valid JSON naming an unknown model (the first 10 bytes would be a 400).
+    assert reply.http_status == 404, reply.stdout[:300]
 
 
 def case_stdin_beyond_body_limit(path):
     body = BAD_MODEL_BODY + b" " * (11 << 20)
     reply = fr.request(path, "/v1/chat/completions", "POST", body, timeout=20,
                        extra_params={"CONTENT_LENGTH": "", "CONTENT_TYPE": "application/json"})
-    assert reply.http_status == 413 or reply.closed, reply.stdout[:300]
+    assert reply.http_status == 413, reply.stdout[:300]
 
 
 def case_stdin_with_stdout_record(path):
     data = fr.begin_request(1) + fr.params(1, HEALTH) + fr.record(fr.STDOUT, 1, b"hi") \
         + fr.stdin(1, b"")
     reply = fr.send_raw(path, data)
-    assert reply.end_request is not None or reply.closed
+    # The protocol error ends the STDIN stream; the request runs.
+    assert reply.end_request is not None and reply.http_status == 200, reply
 
 
 def case_max_padding(path):
@@ -461,7 +464,7 @@ def _assert_killed_and_contained(stack, other, expected_signal: int, log_marker:
     assert log_marker in log, log[:2000]
     # The outage is this process's: nginx answers 502 for it, while another responder
     # (another process, as systemd's Restart=on-failure would start) serves on.
-    assert stack.get("/health").status_code in (502, 503)  # nginx maps 502 to a 503 error object
+    assert stack.get("/health").status_code == 503  # nginx maps the 502 to its 503 error object
     assert other.responder.poll() is None
     assert fr.get_health_status(other.socket_path) == 200
     assert other.get("/health").status_code == 200
