@@ -90,18 +90,19 @@ def test_disconnect_after_the_finish_chunk_leaves_nothing_behind(fake_stack):
     assert post_chat(fake_stack, chat_body(f"after {unique()}", MODEL)).status_code == 200
 
 
-def test_disconnect_right_after_sending_the_request(fake_stack):
-    before = len(chat_request_lines(fake_stack))
+def test_disconnect_right_after_sending_the_request(make_stack):
+    # A stack of its own: every chat completion in its log is one of these five.
+    stack = make_stack(fake=True, name="leave-at-once")
     for _ in range(5):
-        with raw_post(fake_stack.port, chat_body(f"FAKE:slow {unique()}", MODEL, stream=True)):
+        with raw_post(stack.port, chat_body(f"FAKE:slow {unique()}", MODEL, stream=True)):
             closed_at = time.monotonic()
     # Each request ends (and is logged) once the responder notices the client left; only then
     # is "no CLI left" meaningful: before, a CLI might still be about to start.
-    ended = wait_until(lambda: len(chat_request_lines(fake_stack)) - before >= 5, 10, interval=0.01)
+    ended = wait_until(lambda: len(chat_request_lines(stack)) >= 5, 10, interval=0.01)
     took = time.monotonic() - closed_at
-    lines = chat_request_lines(fake_stack)[before:]
+    lines = chat_request_lines(stack)
     assert ended, f"only {len(lines)} of 5 abandoned requests ended within 10 s: {lines}"
-    assert all(line.get("client_disconnected") for line in lines), lines
-    assert not fake_stack.children(), f"CLIs left behind: {fake_stack.children()}"
+    assert len(lines) == 5 and all(line.get("client_disconnected") for line in lines), lines
+    assert not stack.children(), f"CLIs left behind: {stack.children()}"
     assert took < 1.5, f"the last abandoned request ended {took:.2f}s after its client left"
-    assert fake_stack.get("/health").status_code == 200
+    assert stack.get("/health").status_code == 200
