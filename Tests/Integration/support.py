@@ -7,7 +7,6 @@ import os
 import threading
 import time
 import uuid
-from typing import Iterable
 
 import httpx
 
@@ -33,13 +32,6 @@ def chat_body(prompt: str, model: str, stream: bool = False, **extra) -> dict:
     body = {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": stream}
     body.update(extra)
     return body
-
-
-def iter_sse_data(lines: Iterable[str]):
-    """Yields the payload of every ``data:`` field (comments and other fields skipped)."""
-    for line in lines:
-        if line.startswith("data:"):
-            yield line[5:].lstrip(" ")
 
 
 class ChatStream:
