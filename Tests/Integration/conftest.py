@@ -27,6 +27,11 @@ from mock_anthropic import MockAnthropic  # noqa: E402
 from stack import Stack, nginx_binary, responder_binary  # noqa: E402
 
 WORKERS = 8
+# The session stacks' SSE keep-alive interval: far longer than any test's turn. A stream's status
+# line waits for its first content or its first keep-alive; with the keep-alive this far off, a
+# turn that fails before any output always answers with a real HTTP status, which the tests of
+# early failures assert exactly. (The keep-alive itself has its own test, with its own stack.)
+SESSION_PING_INTERVAL = "300"
 
 
 def real_cli_path() -> str:
@@ -133,7 +138,8 @@ def make_stack(_stack_factory):
 @pytest.fixture(scope="session")
 def real_stack(_stack_factory):
     """The stack with the real Claude Code CLI against the mock upstream."""
-    stack = _stack_factory.start(cli=real_cli_path(), name="real")
+    stack = _stack_factory.start(cli=real_cli_path(), name="real",
+                                 extra_env={"CCA_PING_INTERVAL_SECONDS": SESSION_PING_INTERVAL})
     yield stack
     _stack_factory.close(stack)
 
@@ -143,7 +149,8 @@ def fake_stack(_stack_factory):
     """The stack with fake_claude.py as the CLI. Its environment carries a variable that
     must never reach the CLI (SECRET_SHOULD_NOT_LEAK)."""
     stack = _stack_factory.start(fake=True, name="fake",
-                                 extra_env={"SECRET_SHOULD_NOT_LEAK": "1"})
+                                 extra_env={"SECRET_SHOULD_NOT_LEAK": "1",
+                                            "CCA_PING_INTERVAL_SECONDS": SESSION_PING_INTERVAL})
     yield stack
     _stack_factory.close(stack)
 

@@ -32,7 +32,8 @@ Markers in the last user text:
                         full text only in ``assistant`` and ``result``
   FAKE:retry-restream   2 deltas, abandoned_blocks, api_retry, full re-stream
   FAKE:max-tokens       stop_reason max_tokens
-  FAKE:echo-argv-env    the answer is JSON: {"argv", "env", "cwd"}
+  FAKE:echo-argv-env    the answer is JSON: {"argv", "env", "cwd", "system_prompt"} (the
+                        last: the text of the --system-prompt-file, null without one)
 
 Invocation log: if a file ``fake_claude.logdir`` lies beside this script, it
 holds a folder; one JSON line per invocation (argv, env names, cwd, stdin
@@ -244,6 +245,15 @@ def flag_value(argv, name, default=None):
     return default
 
 
+def system_prompt(argv):
+    """The text of the --system-prompt-file, or None without the flag."""
+    path = flag_value(argv, "--system-prompt-file")
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def sleep_forever():
     while True:
         time.sleep(3600)
@@ -347,7 +357,7 @@ class Turn:
 
         if "FAKE:echo-argv-env" in text:
             answer = json.dumps({"argv": self.argv, "env": sorted(os.environ),
-                                 "cwd": os.getcwd()})
+                                 "cwd": os.getcwd(), "system_prompt": system_prompt(self.argv)})
         else:
             answer = f"Fake answer to: {text}"
 
@@ -358,7 +368,7 @@ class Turn:
             for piece in chunks(answer)[:2]:
                 self.delta(msg_id, piece)
             sys.stdout.flush()
-            time.sleep(0.3)  # let the deltas reach the client before the crash
+            # Exit at once: the deltas are in the pipe, and the responder must still deliver them.
             os._exit(3)
 
         if "FAKE:fallback" in text:

@@ -335,8 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         """
         self.close_connection = True
         try:
-            self.wfile.flush()
-            time.sleep(0.05)
+            self.wfile.flush()  # the events written so far go out before the FIN
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass

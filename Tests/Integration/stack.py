@@ -34,7 +34,8 @@ REPO = HERE.parents[1]
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from support import proc_children, proc_descendants  # noqa: E402
+from support import (Process, fd_count, proc_children, proc_descendants,  # noqa: E402
+                     proc_status, processes_using)
 
 DEFAULT_WORKERS = 8
 START_TIMEOUT = 20.0
@@ -109,24 +110,6 @@ def kill_pids(pids, sig: int = signal.SIGKILL):
                 pass
 
 
-def processes_using(folder: Path) -> list[int]:
-    """Processes (not this one) whose command line mentions ``folder`` or whose cwd lies in it."""
-    mine = []
-    folder = str(folder)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().decode("utf-8", "replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if folder in cmd or cwd == folder or cwd.startswith(folder + "/"):
-            mine.append(int(entry))
-    return mine
-
-
 def stop_process(proc: subprocess.Popen | None, sig: int | None, timeout: float):
     """Sends ``sig`` (None: already sent), waits up to ``timeout``, then SIGKILLs the process
     group."""
@@ -144,14 +127,6 @@ def stop_process(proc: subprocess.Popen | None, sig: int | None, timeout: float)
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
-
-
-def proc_status(pid: int) -> dict:
-    """RSS (KiB), thread count and open descriptor count of ``pid`` (from /proc)."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                  if ":" in line)
-    return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 
 # -- the stack ------------------------------------------------------------------------------------
@@ -211,6 +186,7 @@ class Stack:
         self.tmp_dir = prefix / "tmp"
         self.nginx_conf = prefix / "nginx.conf"
         self.error_log_path = prefix / "error.log"
+        self.access_log_path = prefix / "access.log"   # nginx's (the template names it)
         self.fake_log_dir = prefix / "fake-cli-log"
         if fake:
             cli = install_fake_cli(prefix / "fakecli", self.fake_log_dir)
@@ -258,7 +234,7 @@ class Stack:
         return self.envs[0] if self.envs else {}
 
     def fd_count(self, index: int = 0) -> int:
-        return len(os.listdir(f"/proc/{self.instances[index].pid}/fd"))
+        return fd_count(self.instances[index].pid)
 
     def proc_status(self, index: int = 0) -> dict:
         """RSS (KiB), threads and open descriptors of responder ``index``."""
@@ -281,6 +257,25 @@ class Stack:
                 out.append({"raw": line})
         return out
 
+    def wait_for_log_line(self, predicate, timeout: float, index: int = 0) -> dict | None:
+        """The first line of responder ``index``'s log for which ``predicate(line)`` holds, waiting
+        up to ``timeout`` seconds for it to be written; None if it was not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_lines(index):
+                if predicate(line):
+                    return line
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+
+    def request_log_line(self, request_id: str, timeout: float = 10.0, index: int = 0) -> dict | None:
+        """Responder ``index``'s ``request`` log line for ``request_id`` (nginx's $request_id, the
+        X-Request-Id response header), waiting up to ``timeout`` seconds for it."""
+        return self.wait_for_log_line(
+            lambda line: line.get("msg") == "request" and line.get("request_id") == request_id,
+            timeout, index)
+
     def started_info(self, index: int = 0) -> dict:
         """Responder ``index``'s start-up log line (``"msg": "started"``), or {}."""
         for line in self.log_lines(index):
@@ -300,13 +295,20 @@ class Stack:
                          else f"--- responder {index}\n" + "\n".join(lines))
         return "\n".join(parts)
 
+    def access_log_lines(self) -> list[str]:
+        """nginx's access log (one line per finished request, written once nginx is done with it)."""
+        try:
+            return self.access_log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+
     def nginx_error_log(self) -> str:
         try:
             return self.error_log_path.read_text(errors="replace")
         except OSError:
             return ""
 
-    def children(self, include_zombies: bool = True, index: int = 0) -> list[dict]:
+    def children(self, include_zombies: bool = True, index: int = 0) -> list[Process]:
         """Processes whose parent is responder ``index`` (none once it has ended)."""
         proc = self.instances[index] if index < len(self.instances) else None
         if proc is None or proc.poll() is not None:
@@ -430,13 +432,13 @@ class Stack:
         leftovers = set()
         for proc in self.instances:  # all at once: they drain side by side
             if proc.poll() is None:
-                leftovers.update(proc_descendants(proc.pid))
+                leftovers.update(p.pid for p in proc_descendants(proc.pid))
                 proc.send_signal(signal.SIGTERM)
         for proc in self.instances:
             stop_process(proc, None, timeout=10)
         # CLIs run in their own process groups: end any that outlived their responder.
         kill_pids(leftovers)
-        kill_pids(processes_using(self.prefix))
+        kill_pids(p.pid for p in processes_using(self.prefix))
 
     def close(self):
         """Stops everything and removes the folder (unless keep_tmp). Safe to call twice."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
-from typing import Iterable
 
 import httpx
 
@@ -34,34 +34,103 @@ def chat_body(prompt: str, model: str, stream: bool = False, **extra) -> dict:
     return body
 
 
-def iter_sse_data(lines: Iterable[str]):
-    """Yields the payload of every ``data:`` field (comments and other fields skipped)."""
-    for line in lines:
-        if line.startswith("data:"):
-            yield line[5:].lstrip(" ")
+class ChatStream:
+    """The tests' one streaming client: a chat completion POSTed (``stream: true``) with httpx and
+    read raw, as far as the test asks.
 
+    Once open, ``status`` and ``headers`` are known; an answer that is not SSE (an HTTP error) is
+    read whole into ``body`` at once. ``next_payload``, ``read_until``, ``read_content`` and
+    ``read_all`` take data payloads; ``close()`` hangs up, and ``closed_at`` (monotonic clock) is
+    taken just before the connection is closed, so a delay measured from it is never too short.
+    Every read is bounded by ``timeout``."""
 
-class SSEResult:
-    """A streamed chat completion read raw: status, headers, and every data payload."""
+    def __init__(self, stack, body: dict, timeout: float = 60.0):
+        self.request = body
+        self.payloads: list[str] = []
+        self.events: list[dict] = []     # the JSON payloads (all but [DONE]), in order
+        self.comments: list[str] = []    # SSE comment lines (": ping" keep-alives)
+        self.body = b""
+        self.ended = False                 # the server ended the body
+        self.closed_at: float | None = None
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        try:
+            self._context = self._client.stream("POST", stack.base_url + "/v1/chat/completions",
+                                                json=body)
+            self._response = self._context.__enter__()
+        except BaseException:
+            self._client.close()
+            raise
+        self.status = self._response.status_code
+        self.headers = self._response.headers
+        self.is_sse = self.headers.get("content-type", "").startswith("text/event-stream")
+        if self.is_sse:
+            self._data = self._payloads()
+        else:
+            self.body = self._response.read()
+            self.ended = True
 
-    def __init__(self, status: int, headers: httpx.Headers, payloads: list[str], body: bytes):
-        self.status = status
-        self.headers = headers
-        self.payloads = payloads
-        self.body = body
+    # -- reading -----------------------------------------------------------------------------------
+    def _payloads(self):
+        for line in self._response.iter_lines():
+            if line.startswith(":"):
+                self.comments.append(line)
+            elif line.startswith("data:"):
+                yield line[5:].lstrip(" ")
 
+    def next_payload(self) -> str | None:
+        """The next data payload, or None once the body has ended."""
+        if self.ended:
+            return None
+        try:
+            payload = next(self._data)
+        except StopIteration:
+            self.ended = True
+            return None
+        self.payloads.append(payload)
+        if payload != "[DONE]":
+            self.events.append(json.loads(payload))
+        return payload
+
+    def read_until(self, condition) -> bool:
+        """Reads until ``condition(self)`` holds (True) or the body ends without it (False)."""
+        while not condition(self):
+            if self.next_payload() is None:
+                return bool(condition(self))
+        return True
+
+    def read_content(self, deltas: int = 1) -> "ChatStream":
+        """Reads until ``deltas`` content deltas have arrived; AssertionError if the stream ends first."""
+        assert self.read_until(lambda s: s.content_deltas >= deltas), \
+            f"the stream ended after {self.content_deltas} of {deltas} content deltas: {self.describe()}"
+        return self
+
+    def read_all(self, on_payload=None) -> "ChatStream":
+        """Reads to the end of the body, calling ``on_payload(payload)`` for each."""
+        while (payload := self.next_payload()) is not None:
+            if on_payload is not None:
+                on_payload(payload)
+        return self
+
+    def close(self):
+        """Hangs up (if still connected). Safe to call twice."""
+        if self.closed_at is not None:
+            return
+        self.closed_at = time.monotonic()
+        try:
+            self._context.__exit__(None, None, None)
+        finally:
+            self._client.close()
+
+    def __enter__(self) -> "ChatStream":
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- what arrived ------------------------------------------------------------------------------
     @property
     def done(self) -> bool:
         return bool(self.payloads) and self.payloads[-1] == "[DONE]"
-
-    @property
-    def events(self) -> list[dict]:
-        out = []
-        for p in self.payloads:
-            if p == "[DONE]":
-                continue
-            out.append(json.loads(p))
-        return out
 
     @property
     def chunks(self) -> list[dict]:
@@ -69,7 +138,13 @@ class SSEResult:
 
     @property
     def errors(self) -> list[dict]:
+        """The error events (``data: {"error": ...}``)."""
         return [e for e in self.events if "error" in e]
+
+    @property
+    def content_deltas(self) -> int:
+        return sum(1 for e in self.chunks for c in e.get("choices") or []
+                   if (c.get("delta") or {}).get("content"))
 
     @property
     def text(self) -> str:
@@ -82,37 +157,88 @@ class SSEResult:
                 if c.get("finish_reason")]
 
     def json(self):
+        """The body of a non-SSE answer, parsed."""
         return json.loads(self.body)
 
-
-def stream_raw(stack, body: dict, timeout: float = 60.0) -> SSEResult:
-    """POSTs a chat completion with httpx and reads the whole SSE stream (or error body)."""
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
-            if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-                data = resp.read()
-                return SSEResult(resp.status_code, resp.headers, [], data)
-            payloads = list(iter_sse_data(resp.iter_lines()))
-            return SSEResult(resp.status_code, resp.headers, payloads, b"")
+    def describe(self) -> str:
+        return (f"status={self.status} done={self.done} text={self.text!r} "
+                f"last={self.payloads[-3:]} body={self.body[:300]!r}")
 
 
-def stream_until_content(stack, body: dict, chunks: int = 2, while_open=None) -> None:
-    """Streams until ``chunks`` content deltas arrived, calls ``while_open()`` (the client still connected),
-    then drops the connection."""
-    got = 0
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions", json=body) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                assert payload != "[DONE]", f"the stream ended before {chunks} content deltas"
-                event = json.loads(payload)
-                if any((c.get("delta") or {}).get("content") for c in event.get("choices") or []):
-                    got += 1
-                if got >= chunks:
-                    if while_open:
-                        while_open()
-                    return
-    raise AssertionError("the stream ended without content")
+def stream_raw(stack, body: dict, timeout: float = 60.0) -> ChatStream:
+    """Streams a chat completion to its end (or reads its error body)."""
+    with ChatStream(stack, body, timeout) as stream:
+        return stream.read_all()
+
+
+def stream_then_disconnect(stack, body: dict, deltas: int = 2, while_open=None) -> ChatStream:
+    """Streams until ``deltas`` content deltas arrived, calls ``while_open(stream)`` (the client still
+    connected), then hangs up; the stream's ``closed_at`` says when."""
+    with ChatStream(stack, body, timeout=30.0) as stream:
+        assert stream.status == 200 and stream.is_sse, stream.describe()
+        stream.read_content(deltas)
+        if while_open is not None:
+            while_open(stream)
+    return stream
+
+
+class BackgroundStream(threading.Thread):
+    """A ChatStream read to its end in a thread. ``started`` is set at the first payload (or when it
+    ended without one); ``stream`` is the ChatStream (None if it never opened), ``error`` a transport
+    error (repr), ``ended_at`` when it ended (monotonic clock)."""
+
+    def __init__(self, stack, body: dict, timeout: float = 30.0):
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.request = body
+        self.timeout = timeout
+        self.stream: ChatStream | None = None
+        self.error: str | None = None
+        self.ended_at: float | None = None
+        self.started = threading.Event()
+
+    def run(self):
+        try:
+            with ChatStream(self.stack, self.request, self.timeout) as stream:
+                self.stream = stream
+                stream.read_all(on_payload=lambda _: self.started.set())
+        except httpx.HTTPError as err:
+            self.error = repr(err)
+        finally:
+            self.ended_at = time.monotonic()
+            self.started.set()
+
+    @property
+    def prompt(self) -> str:
+        """The text of the request's last message."""
+        return self.request["messages"][-1]["content"]
+
+    @property
+    def status(self) -> int | None:
+        return self.stream.status if self.stream else None
+
+    @property
+    def payloads(self) -> list[str]:
+        return self.stream.payloads if self.stream else []
+
+    @property
+    def body(self) -> bytes:
+        return self.stream.body if self.stream else b""
+
+    @property
+    def done(self) -> bool:
+        return bool(self.stream and self.stream.done)
+
+    @property
+    def text(self) -> str:
+        return self.stream.text if self.stream else ""
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.stream.errors if self.stream else []
+
+    def describe(self) -> str:
+        return f"error={self.error} " + (self.stream.describe() if self.stream else "never opened")
 
 
 def post_chat(stack, body, timeout: float = 60.0, **kwargs) -> httpx.Response:
@@ -125,10 +251,16 @@ def post_chat(stack, body, timeout: float = 60.0, **kwargs) -> httpx.Response:
         return client.post(stack.base_url + "/v1/chat/completions", json=body, **kwargs)
 
 
-def assert_openai_error(resp: httpx.Response, status: int, param: str | None = "any",
+def assert_openai_error(resp: httpx.Response | ChatStream, status: int, param: str | None = "any",
                         error_type: str | None = None) -> dict:
-    """Checks an OpenAI-style error body: {"error": {"message", "type", "param", "code"}}."""
-    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.text[:500]}"
+    """Checks an OpenAI-style error answer: exactly ``status``, JSON, and the body
+    {"error": {"message", "type", "param", "code"}}. ``resp`` may be a ChatStream (a request
+    made with ``stream: true`` that got an HTTP error instead of a stream)."""
+    if isinstance(resp, ChatStream):
+        got, shown = resp.status, resp.describe()
+    else:
+        got, shown = resp.status_code, resp.text[:500]
+    assert got == status, f"expected {status}, got {got}: {shown}"
     assert resp.headers.get("content-type", "").startswith("application/json"), resp.headers
     body = resp.json()
     assert isinstance(body, dict) and isinstance(body.get("error"), dict), body
@@ -171,46 +303,151 @@ def wait_until(predicate, timeout: float, interval: float = 0.05):
     return value
 
 
-def proc_children(pid: int, include_zombies: bool = True) -> list[dict]:
-    """Processes whose parent is ``pid`` (from /proc): pid, state, cmdline."""
+# -- /proc: the one process scanner ---------------------------------------------------------------
+
+
+class Process:
+    """One process as /proc showed it at the scan: pid, parent, process group, state; its command
+    line and working folder are read when first asked for ("" / None once it has gone)."""
+
+    __slots__ = ("pid", "ppid", "pgid", "state", "_cmdline", "_cwd")
+
+    def __init__(self, pid: int, ppid: int, pgid: int, state: str):
+        self.pid, self.ppid, self.pgid, self.state = pid, ppid, pgid, state
+        self._cmdline: str | None = None
+        self._cwd: str | None | bool = False
+
+    @property
+    def zombie(self) -> bool:
+        return self.state == "Z"
+
+    @property
+    def cmdline(self) -> str:
+        if self._cmdline is None:
+            try:
+                with open(f"/proc/{self.pid}/cmdline", "rb") as f:
+                    self._cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            except OSError:
+                self._cmdline = ""
+        return self._cmdline
+
+    @property
+    def cwd(self) -> str | None:
+        """The working folder; None for a zombie or a process that has gone."""
+        if self._cwd is False:
+            try:
+                self._cwd = os.readlink(f"/proc/{self.pid}/cwd")
+            except OSError:
+                self._cwd = None
+        return self._cwd
+
+    def __repr__(self):
+        return f"<pid {self.pid} ppid {self.ppid} pgid {self.pgid} {self.state} {self.cmdline[:120]!r}>"
+
+
+def read_process(pid: int) -> Process | None:
+    """``pid`` from /proc/PID/stat, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        # comm may contain spaces and parentheses: the fields start after the last ')'
+        fields = stat[stat.rindex(")") + 2:].split()
+        return Process(pid, int(fields[1]), int(fields[2]), fields[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def processes() -> list[Process]:
+    """Every process of the machine, in one pass over /proc."""
     out = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("utf-8", "replace")
-            # comm may contain spaces/parens: split after the last ')'
-            rest = stat[stat.rindex(")") + 2:].split()
-            state, ppid = rest[0], int(rest[1])
-            if ppid != pid:
-                continue
-            if state == "Z" and not include_zombies:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-            out.append({"pid": int(entry), "state": state, "cmdline": cmd})
-        except (OSError, ValueError):
-            continue
+        if entry.isdigit():
+            found = read_process(int(entry))
+            if found is not None:
+                out.append(found)
     return out
 
 
-def proc_descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (breadth-first, from /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("utf-8", "replace")
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry))
+def proc_children(pid: int, include_zombies: bool = True) -> list[Process]:
+    """Processes whose parent is ``pid``."""
+    return [p for p in processes() if p.ppid == pid and (include_zombies or not p.zombie)]
+
+
+def proc_descendants(pid: int) -> list[Process]:
+    """Every descendant of ``pid`` (children, their children, ...), zombies included."""
+    by_parent: dict[int, list[Process]] = {}
+    for p in processes():
+        by_parent.setdefault(p.ppid, []).append(p)
     out, todo = [], [pid]
     while todo:
-        for child in parents.get(todo.pop(), []):
+        for child in by_parent.get(todo.pop(), []):
             out.append(child)
-            todo.append(child)
+            todo.append(child.pid)
     return out
+
+
+def process_group(pgid: int) -> list[Process]:
+    """Members of process group ``pgid``, zombies included (a group is gone once all are reaped)."""
+    return [p for p in processes() if p.pgid == pgid]
+
+
+def processes_using(folder) -> list[Process]:
+    """Live processes (not this one) whose command line mentions ``folder`` or whose working
+    folder lies in it (zombies have neither)."""
+    folder = str(folder)
+    out = []
+    for p in processes():
+        if p.pid == os.getpid() or p.zombie:
+            continue
+        cwd = p.cwd
+        if folder in p.cmdline or (cwd is not None and (cwd == folder or cwd.startswith(folder + "/"))):
+            out.append(p)
+    return out
+
+
+def seconds_until_group_gone(pgid: int, since: float, limit: float = 10.0) -> float | None:
+    """Seconds from ``since`` (a time.monotonic() reading, e.g. ChatStream.closed_at) until no
+    process of group ``pgid`` is left, zombies included (scanned every 5 ms); None if some are still
+    there ``limit`` seconds after ``since``. The time is taken after the scan that found none, so
+    it is never shorter than the truth."""
+    deadline = since + limit
+    while process_group(pgid):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
+    return time.monotonic() - since
+
+
+def alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    found = read_process(pid)
+    return found is not None and not found.zombie
+
+
+def accepted_connections(socket_path) -> int:
+    """Connections a server has accept()ed on the unix socket ``socket_path`` and not yet closed
+    (from /proc/net/unix: connected sockets bound to that path; ones still in the listen backlog
+    are "connecting", the listener itself has the listening flag)."""
+    path = str(socket_path)
+    count = 0
+    with open("/proc/net/unix") as f:
+        next(f)  # header
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and fields[5] == "03" \
+                    and not int(fields[3], 16) & 0x10000:
+                count += 1
+    return count
+
+
+def fd_count(pid: int) -> int:
+    """Open descriptors of ``pid``."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def proc_status(pid: int) -> dict:
+    """RSS (KiB), thread count and open descriptor count of ``pid``."""
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
+            "fds": fd_count(pid)}

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import openai
 import pytest
 
-from support import (chat_body, iter_sse_data, message_text, openai_client, proc_descendants,
-                     stream_raw, stream_until_content, unique, upstream_requests_with, wait_until)
+from support import (assert_openai_error, chat_body, message_text, openai_client, proc_descendants,
+                     seconds_until_group_gone, stream_raw, stream_then_disconnect, unique,
+                     upstream_requests_with)
 
 # A 1x1 transparent PNG.
 PNG_1X1 = base64.b64decode(
@@ -261,14 +260,15 @@ def test_streaming_sse_error_falls_back_to_the_complete_text(real_stack, claude_
 
 
 def test_client_disconnect_ends_the_real_cli(real_stack, claude_model):
-    def cli_running():
-        assert proc_descendants(real_stack.responder_pid), "no CLI running mid-stream"
-
-    stream_until_content(real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
-                         while_open=cli_running)
-    left = wait_until(lambda: not proc_descendants(real_stack.responder_pid), 2)
-    assert left, f"CLI processes left 2 s after the client went away: " \
-                 f"{proc_descendants(real_stack.responder_pid)}"
+    running = []
+    stream = stream_then_disconnect(
+        real_stack, chat_body(f"MOCK:slow {unique()}", claude_model, stream=True),
+        while_open=lambda _: running.extend(real_stack.children(include_zombies=False)))
+    assert running, "no CLI running mid-stream"
+    for cli in running:
+        took = seconds_until_group_gone(cli.pgid, since=stream.closed_at, limit=2)
+        assert took is not None, f"the CLI's group was still there 2 s after the client went away: {cli}"
+    assert not proc_descendants(real_stack.responder_pid), proc_descendants(real_stack.responder_pid)
 
 
 # -- upstream errors ---------------------------------------------------------------
@@ -287,15 +287,13 @@ def test_upstream_authentication_error_is_a_502_and_quick(client, claude_model):
     assert elapsed < 15, f"took {elapsed:.1f}s"
 
 
-def test_upstream_authentication_error_when_streaming_is_not_content(real_stack, claude_model):
+def test_upstream_authentication_error_when_streaming_is_a_502_not_content(real_stack, claude_model):
+    # The turn fails before any text (and long before the session stack's first keep-alive):
+    # the client gets the real status, and the CLI's "Invalid API key" text is not streamed.
     result = stream_raw(real_stack, chat_body(f"MOCK:401 {unique()}", claude_model, stream=True))
-    assert "Invalid API key" not in result.text
-    if result.status == 200:
-        assert result.errors, "a failed turn streamed without an error event"
-        assert result.done
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "upstream_authentication_failed", err
+    assert result.payloads == [], "the failed turn was streamed"
 
 
 def test_upstream_rate_limit_is_a_429(client, claude_model):

@@ -2,40 +2,32 @@
 and a scratch folder on a full disk. Each ends in a clear OpenAI error, and nothing is left running."""
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import signal
-import subprocess
 import tempfile
 import time
 
-import httpx
 import pytest
 
-from support import assert_openai_error, chat_body, iter_sse_data, post_chat, unique, wait_until
+from support import ChatStream, assert_openai_error, chat_body, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 
 
 def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
     """Streams until the first content delta, SIGKILLs the CLI's whole group, and returns every payload."""
-    payloads: list[str] = []
-    killed = False
-    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
-        with client.stream("POST", stack.base_url + "/v1/chat/completions",
-                           json=chat_body(prompt, model, stream=True)) as resp:
-            assert resp.status_code == 200
-            for payload in iter_sse_data(resp.iter_lines()):
-                payloads.append(payload)
-                if not killed and payload != "[DONE]" and any(
-                        (c.get("delta") or {}).get("content") for c in json.loads(payload).get("choices") or []):
-                    children = stack.children(include_zombies=False)
-                    assert children, "the CLI should be running"
-                    for child in children:
-                        os.killpg(child["pid"], signal.SIGKILL)
-                    killed = True
-    assert killed, "no content arrived before the end of the stream"
-    return payloads
+    with ChatStream(stack, chat_body(prompt, model, stream=True), timeout=30) as stream:
+        assert stream.status == 200, stream.describe()
+        stream.read_content(1)
+        children = stack.children(include_zombies=False)
+        assert children, "the CLI should be running"
+        for child in children:
+            os.killpg(child.pid, signal.SIGKILL)
+        stream.read_all()
+    return stream.payloads
 
 
 def test_cli_killed_mid_stream_ends_with_an_error_event(fake_stack):
@@ -43,15 +35,16 @@ def test_cli_killed_mid_stream_ends_with_an_error_event(fake_stack):
     assert payloads[-1] == "[DONE]"
     error = json.loads(payloads[-2])["error"]
     assert error["code"] == "cli_failed" and "signal 9" in error["message"]
-    assert wait_until(lambda: not fake_stack.children(), 2) or not fake_stack.children()
+    assert wait_until(lambda: not fake_stack.children(), 2), fake_stack.children()
     assert post_chat(fake_stack, chat_body(f"after {unique()}", MODEL)).status_code == 200
 
 
 def test_real_cli_killed_mid_stream_ends_with_an_error_event(real_stack, claude_model):
     payloads = _stream_and_kill_cli(real_stack, f"MOCK:slow MOCK:long {unique()}", claude_model)
     assert payloads[-1] == "[DONE]"
-    assert "error" in json.loads(payloads[-2])
-    assert wait_until(lambda: not real_stack.children(), 2) or not real_stack.children()
+    error = json.loads(payloads[-2])["error"]
+    assert error["code"] == "cli_failed" and "signal 9" in error["message"], error
+    assert wait_until(lambda: not real_stack.children(), 2), real_stack.children()
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -64,20 +57,26 @@ def test_upstream_500_with_the_real_cli_is_a_502(real_stack, claude_model, strea
     assert time.monotonic() - started < 15, "retries should be capped"
 
 
+MNT_DETACH = 2
+
+
 @pytest.fixture
 def tiny_disk():
-    """A 1 MiB tmpfs: a scratch root with no room for a CLI's files."""
+    """A 1 MiB tmpfs: a scratch root with no room for a CLI's files. Mounted with mount(2) itself,
+    so no program is needed; the one reason to skip is a missing privilege (EPERM)."""
+    libc = ctypes.CDLL(None, use_errno=True)
     folder = tempfile.mkdtemp(prefix="cca-tinydisk-")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
+    if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", 0, b"size=1m") != 0:
+        code = ctypes.get_errno()
         os.rmdir(folder)
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); "
-                    "the unit test RequestPipelineTests.scratchUnavailable covers the error path")
+        if code == errno.EPERM:
+            pytest.skip("no privilege to mount a tmpfs here (EPERM); the unit test "
+                        "RequestPipelineTests.scratchUnavailable covers the error path")
+        pytest.fail(f"mounting a tmpfs on {folder} failed: {os.strerror(code)}", pytrace=False)
     try:
         yield folder
     finally:
-        subprocess.run(["umount", "-l", folder], capture_output=True)
+        libc.umount2(os.fsencode(folder), MNT_DETACH)
         os.rmdir(folder)
 
 

@@ -3,17 +3,18 @@ API failures, retries, disconnects, and what the CLI is given (argv, env, stdin)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
-from support import (assert_openai_error, chat_body, iter_sse_data, openai_client, post_chat,
-                     stream_raw, stream_until_content, unique, wait_until)
+from support import (ChatStream, assert_openai_error, chat_body, openai_client, post_chat,
+                     seconds_until_group_gone, stream_raw, stream_then_disconnect, unique,
+                     wait_until)
 
 MODEL = "claude-sonnet-4-5"
 
@@ -43,9 +44,10 @@ def model(fake_stack) -> str:
 
 @pytest.fixture(scope="module")
 def timeout_stack(_stack_factory):
-    """A fake-CLI stack whose requests time out after 2 s."""
+    """A fake-CLI stack whose requests time out after 2 s, long before the first keep-alive."""
     stack = _stack_factory.start(fake=True, name="timeout",
-                                 extra_env={"CCA_REQUEST_TIMEOUT_SECONDS": "2"})
+                                 extra_env={"CCA_REQUEST_TIMEOUT_SECONDS": "2",
+                                            "CCA_PING_INTERVAL_SECONDS": "60"})
     yield stack
     _stack_factory.close(stack)
 
@@ -54,6 +56,11 @@ def no_children_within(stack, seconds: float) -> list[dict]:
     """Waits until the responder has no child process; returns what is left."""
     wait_until(lambda: not stack.children(), seconds)
     return stack.children()
+
+
+def cli_starts_with(stack, token: str) -> list[dict]:
+    """The fake CLI's invocations whose stdin mentions ``token``."""
+    return [c for c in stack.invocations() if token in json.dumps(c["stdin"])]
 
 
 # -- the happy path through the fake -----------------------------------------------
@@ -72,7 +79,7 @@ def test_prompt_goes_to_the_cli_on_stdin_as_stream_json(fake_stack, model):
     token = unique("stdin")
     resp = post_chat(fake_stack, chat_body(f"via stdin {token}", model))
     assert resp.status_code == 200, resp.text
-    calls = [c for c in fake_stack.invocations() if token in json.dumps(c["stdin"])]
+    calls = cli_starts_with(fake_stack, token)
     assert len(calls) == 1, "expected exactly one CLI launch for the request"
     lines = [json.loads(line) for line in calls[0]["stdin"] if line.strip()]
     assert lines[-1]["type"] == "user"
@@ -103,26 +110,17 @@ def test_concurrent_requests_each_get_their_own_answer(fake_stack, model):
 
 def test_more_requests_than_cli_slots_get_429_with_retry_after(make_stack, model):
     stack = make_stack(fake=True, name="two-slots", extra_env={"CCA_MAX_CONCURRENT_CLI": "2"})
-    client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
-    streams = []
-    try:
+    with contextlib.ExitStack() as streams:
         for _ in range(2):  # occupy both slots with slow streams
-            cm = client.stream("POST", stack.base_url + "/v1/chat/completions",
-                               json=chat_body(f"FAKE:slow {unique()}", model, stream=True))
-            resp = cm.__enter__()
-            lines = iter_sse_data(resp.iter_lines())
-            streams.append((cm, lines))  # keep the iterator alive: dropping it closes the stream
-            assert resp.status_code == 200
-            next(lines)
+            stream = streams.enter_context(
+                ChatStream(stack, chat_body(f"FAKE:slow {unique()}", model, stream=True), timeout=30))
+            assert stream.status == 200, stream.describe()
+            stream.read_content(1)
         started = time.monotonic()
         over = post_chat(stack, chat_body(f"one too many {unique()}", model), timeout=30)
         assert time.monotonic() - started < 5, "an over-capacity request waited too long"
         assert_openai_error(over, 429, error_type="rate_limit_error")
         assert over.headers.get("retry-after"), "no Retry-After on 429"
-    finally:
-        for cm, _ in streams:
-            cm.__exit__(None, None, None)
-        client.close()
     # The slots come back once the clients are gone.
     ok = wait_until(lambda: post_chat(stack, chat_body(f"after {unique()}", model)).status_code
                     == 200, 5, interval=0.3)
@@ -147,13 +145,15 @@ def test_crash_at_start_is_a_502_with_an_openai_error(fake_stack, model):
     assert_openai_error(resp, 502)
 
 
-def test_crash_at_start_when_streaming_is_an_error(fake_stack, model):
-    result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {unique()}", model, stream=True))
-    if result.status == 200:
-        assert result.errors and result.done and result.text == ""
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+def test_crash_at_start_when_streaming_is_a_502_before_any_output(fake_stack, model):
+    # Nothing was sent when the CLI failed (the status line waits for the first content, and the
+    # session stacks' keep-alive is far off): the failure is the HTTP status itself.
+    token = unique("crash-start")
+    result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {token}", model, stream=True))
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "cli_failed", err
+    assert "failed twice before any output" in err["message"], err
+    assert len(cli_starts_with(fake_stack, token)) == 2, "a CLI that printed nothing is retried once"
 
 
 def test_garbage_lines_from_the_cli_are_skipped(fake_stack, model):
@@ -187,15 +187,13 @@ def test_cli_api_errors_map_to_http_status(fake_stack, model, upstream, status):
         assert "authentication" in text or "credentials" in text, err
 
 
-def test_cli_auth_error_when_streaming_is_not_delivered_as_content(fake_stack, model):
+def test_cli_auth_error_when_streaming_is_a_502_not_content(fake_stack, model):
+    # The CLI's synthetic "Invalid API key" text comes before its failed result: it must not
+    # open the stream, so the failure is still a real status.
     result = stream_raw(fake_stack, chat_body(f"FAKE:error-401 {unique()}", model, stream=True))
-    assert "Invalid API key" not in result.text
-    if result.status == 200:
-        assert result.errors, "the failed turn was streamed as a success"
-        assert result.done
-    else:
-        assert result.status == 502
-        assert "error" in result.json()
+    err = assert_openai_error(result, 502, error_type="upstream_error")
+    assert err["code"] == "upstream_authentication_failed", err
+    assert result.payloads == [], "the failed turn was streamed"
 
 
 # -- retries and fallbacks inside the CLI ------------------------------------------
@@ -236,8 +234,9 @@ def test_hanging_cli_gives_504_and_is_ended(timeout_stack, model, marker):
     started = time.monotonic()
     resp = post_chat(timeout_stack, chat_body(f"{marker} {unique()}", model), timeout=30)
     elapsed = time.monotonic() - started
-    assert_openai_error(resp, 504)
-    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    err = assert_openai_error(resp, 504, error_type="timeout_error")
+    assert err["code"] == "request_timeout", err
+    assert 2 <= elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
     left = no_children_within(timeout_stack, 3)
     assert not left, f"the hung CLI was not ended: {left}"
 
@@ -247,13 +246,25 @@ def test_hanging_cli_when_streaming_ends_in_time(timeout_stack, model):
     result = stream_raw(timeout_stack, chat_body(f"FAKE:hang {unique()}", model, stream=True),
                         timeout=30)
     elapsed = time.monotonic() - started
-    assert elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
-    if result.status == 200:
-        assert result.errors and result.done
-    else:
-        assert result.status == 504
+    assert 2 <= elapsed < 10, f"took {elapsed:.1f}s with a 2 s timeout"
+    # Silent until the deadline, which comes before the first keep-alive: a real 504.
+    err = assert_openai_error(result, 504, error_type="timeout_error")
+    assert err["code"] == "request_timeout", err
     left = no_children_within(timeout_stack, 3)
     assert not left, f"the hung CLI was not ended: {left}"
+
+
+def test_a_silent_turn_gets_keep_alives_then_its_timeout_as_an_event(make_stack, model):
+    # The other side of the held-back status line: once the first keep-alive is due (1 s), the
+    # stream opens with 200 and the later timeout (3 s) travels as an error event.
+    stack = make_stack(fake=True, name="keep-alive",
+                       extra_env={"CCA_PING_INTERVAL_SECONDS": "1", "CCA_REQUEST_TIMEOUT_SECONDS": "3"})
+    result = stream_raw(stack, chat_body(f"FAKE:hang {unique()}", model, stream=True), timeout=30)
+    assert result.status == 200 and result.is_sse, result.describe()
+    assert result.comments and set(result.comments) == {": ping"}, result.comments
+    assert result.text == "" and result.done, result.describe()
+    assert [e["error"]["code"] for e in result.errors] == ["request_timeout"], result.describe()
+    assert "error" in json.loads(result.payloads[-2]) and result.payloads[-1] == "[DONE]", result.describe()
 
 
 # -- what the CLI is given ---------------------------------------------------------
@@ -285,31 +296,48 @@ def test_cli_runs_in_a_scratch_folder_not_the_service_folder(fake_stack, model):
         f"scratch folder not cleaned: {list(fake_stack.scratch_dir.iterdir())}"
 
 
-def test_system_prompt_is_one_literal_argument(fake_stack, model):
-    system = f"Be terse. $(id) `whoami` \"; rm -rf / {unique()}"
-    resp = post_chat(fake_stack, {"model": model, "messages": [
-        {"role": "system", "content": system},
-        {"role": "user", "content": "FAKE:echo-argv-env"}]})
-    argv = json.loads(resp.json()["choices"][0]["message"]["content"])["argv"]
-    if system in argv:
-        assert argv[argv.index(system) - 1] in ("--system-prompt", "--append-system-prompt")
-    else:
-        # Passed some other way (file, stdin): then no piece of it may be in argv.
-        assert not any("whoami" in a for a in argv), argv
+def echo_argv_env(stack, messages: list[dict]) -> dict:
+    """What the fake CLI was given for a FAKE:echo-argv-env turn: argv, env, cwd, system_prompt."""
+    resp = post_chat(stack, {"model": MODEL, "messages": messages})
+    assert resp.status_code == 200, resp.text
+    return json.loads(resp.json()["choices"][0]["message"]["content"])
+
+
+def test_system_prompt_reaches_the_cli_whole_in_a_file_never_in_argv(fake_stack):
+    token = unique("sys")
+    system = f"Be terse. $(id) `whoami` \"; rm -rf / {token}\nSecond line."
+    seen = echo_argv_env(fake_stack, [{"role": "system", "content": system},
+                                      {"role": "user", "content": "FAKE:echo-argv-env"}])
+    argv = seen["argv"]
+    assert argv.count("--system-prompt-file") == 1, argv
+    path = argv[argv.index("--system-prompt-file") + 1]
+    assert path.startswith(str(fake_stack.scratch_dir) + "/"), path
+    assert seen["system_prompt"] == system
+    assert not any(token in a or "whoami" in a for a in argv), f"system prompt text in argv: {argv}"
+    assert "--system-prompt" not in argv and "--append-system-prompt" not in argv, argv
+
+
+def test_system_and_developer_messages_join_into_one_system_prompt(fake_stack):
+    seen = echo_argv_env(fake_stack, [
+        {"role": "system", "content": "first rule"},
+        {"role": "developer", "content": [{"type": "text", "text": "second rule"}]},
+        {"role": "user", "content": "FAKE:echo-argv-env"}])
+    assert seen["system_prompt"] == "first rule\n\nsecond rule"
+
 
 
 # -- client disconnects ------------------------------------------------------------
 
 
 def test_client_disconnect_mid_stream_ends_the_cli(fake_stack, model):
-    def cli_running():
-        assert fake_stack.children(), "expected the CLI to be running mid-stream"
-
-    stream_until_content(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True), while_open=cli_running)
-    closed = time.monotonic()
-    left = no_children_within(fake_stack, 2)
-    assert not left, (f"CLI still running {time.monotonic() - closed:.1f}s after the client "
-                      f"went away: {left}")
+    running = []
+    stream = stream_then_disconnect(fake_stack, chat_body(f"FAKE:slow {unique()}", model, stream=True),
+                                    while_open=lambda _: running.extend(fake_stack.children()))
+    assert running, "expected the CLI to be running mid-stream"
+    for cli in running:
+        took = seconds_until_group_gone(cli.pgid, since=stream.closed_at, limit=2)
+        assert took is not None, f"CLI still running 2 s after the client went away: {cli}"
+    assert not fake_stack.children()
 
 
 def test_openai_client_against_fake_cli_streaming(fake_stack, model):
@@ -330,10 +358,13 @@ def test_cheap_endpoints_answer_while_every_cli_slot_is_busy(make_stack):
     try:
         assert wait_until(lambda: stack.get("/status").json()["cli"]["active"] == 1, 10)
         for path in ("/health", "/v1/models", "/status"):
+            # One waiting for the slot would wait for ever (the CLI hangs); answering takes
+            # milliseconds. 2 s tells them apart on a loaded machine (/health may start the
+            # CLI's --version probe).
             started = time.monotonic()
             resp = stack.get(path)
             assert resp.status_code == 200, (path, resp.text)
-            assert time.monotonic() - started < 0.5, f"{path} waited for a CLI slot"
+            assert time.monotonic() - started < 2.0, f"{path} waited for a CLI slot"
         busy = post_chat(stack, chat_body(f"second {unique()}", MODEL))
         assert_openai_error(busy, 429)
         assert stack.get("/health").json()["cli_slots"]["busy"] == 1

@@ -47,10 +47,12 @@ def test_unknown_role_is_a_400_naming_the_message(stack):
     assert err["param"] and err["param"].startswith("messages"), err
 
 
-def test_missing_model_is_a_400_or_a_default(stack):
+def test_missing_model_is_a_400_naming_the_param(stack):
+    before = len(stack.invocations())
     resp = post_chat(stack, {"messages": [{"role": "user", "content": "hi"}]})
-    if resp.status_code != 200:  # a default model is a legitimate choice too
-        assert_openai_error(resp, 400, param="model", error_type="invalid_request_error")
+    err = assert_openai_error(resp, 400, param="model", error_type="invalid_request_error")
+    assert err["code"] == "missing_required_parameter", err
+    assert len(stack.invocations()) == before, "a CLI was started without a model"
 
 
 def test_unknown_model_is_a_404_model_not_found(stack):
@@ -61,8 +63,8 @@ def test_unknown_model_is_a_404_model_not_found(stack):
 
 def test_validation_errors_start_no_cli(stack):
     before = len(stack.invocations())
-    post_chat(stack, {"model": MODEL, "messages": []})
-    post_chat(stack, b"not json")
+    assert_openai_error(post_chat(stack, {"model": MODEL, "messages": []}), 400)
+    assert_openai_error(post_chat(stack, b"not json"), 400)
     assert len(stack.invocations()) == before
 
 
@@ -130,7 +132,7 @@ def test_models_list_works_with_the_openai_client(stack):
     from support import openai_client
 
     ids = [m.id for m in openai_client(stack).models.list()]
-    assert ids
+    assert ids and ids == [m["id"] for m in stack.get("/v1/models").json()["data"]]
 
 
 # -- health --------------------------------------------------------------------------

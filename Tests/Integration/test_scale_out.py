@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 
 import httpx
-import pytest
 
-from support import chat_body, iter_sse_data, post_chat, unique, wait_until
+import fastcgi_raw as fr
+from support import BackgroundStream, alive, chat_body, post_chat, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 STREAMS = 6            # FAKE:slow streams in flight (10 deltas 0.5 s apart: ~5 s each)
@@ -29,57 +28,8 @@ def fake_answer(prompt: str) -> str:
     return f"Fake answer to: {prompt}"
 
 
-class StreamClient(threading.Thread):
-    """One streaming chat completion read raw in a thread: status, payloads, error, end time."""
-
-    def __init__(self, stack, prompt: str, timeout: float = 30.0):
-        super().__init__(daemon=True)
-        self.stack = stack
-        self.prompt = prompt
-        self.timeout = timeout
-        self.status: int | None = None
-        self.body = b""
-        self.payloads: list[str] = []
-        self.error: str | None = None
-        self.ended_at: float | None = None
-        self.first_payload = threading.Event()
-
-    def run(self):
-        try:
-            with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=5.0)) as client:
-                with client.stream("POST", self.stack.base_url + "/v1/chat/completions",
-                                   json=chat_body(self.prompt, MODEL, stream=True)) as resp:
-                    self.status = resp.status_code
-                    if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-                        self.body = resp.read()
-                    else:
-                        for payload in iter_sse_data(resp.iter_lines()):
-                            self.payloads.append(payload)
-                            self.first_payload.set()
-        except httpx.HTTPError as err:
-            self.error = repr(err)
-        finally:
-            self.ended_at = time.monotonic()
-            self.first_payload.set()
-
-    @property
-    def done(self) -> bool:
-        return bool(self.payloads) and self.payloads[-1] == "[DONE]"
-
-    @property
-    def text(self) -> str:
-        out = []
-        for payload in self.payloads:
-            if payload == "[DONE]":
-                continue
-            event = json.loads(payload)
-            for choice in event.get("choices") or []:
-                out.append((choice.get("delta") or {}).get("content") or "")
-        return "".join(out)
-
-    def describe(self) -> str:
-        return (f"status={self.status} error={self.error} done={self.done} "
-                f"text={self.text!r} body={self.body[:200]!r}")
+def stream_client(stack, prompt: str, timeout: float = 30.0) -> BackgroundStream:
+    return BackgroundStream(stack, chat_body(prompt, MODEL, stream=True), timeout=timeout)
 
 
 def instance_of(stack, token: str) -> int | None:
@@ -92,47 +42,26 @@ def instance_of(stack, token: str) -> int | None:
     return None
 
 
-def invocations(stack) -> list[dict]:
-    """fake_claude.py's invocation log: argv, stdin lines, pid and parent pid of every CLI."""
-    try:
-        text = (stack.fake_log_dir / "invocations.jsonl").read_text()
-    except OSError:
-        return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def cli_starts_for(stack, token: str) -> list[dict]:
-    return [e for e in invocations(stack) if any(token in s for s in e.get("stdin") or [])]
+    return [e for e in stack.invocations() if any(token in s for s in e.get("stdin") or [])]
 
 
 def wait_for_instance(stack, token: str, timeout: float) -> int | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        index = instance_of(stack, token)
-        if index is not None:
-            return index
-        time.sleep(0.05)
-    return None
+    """instance_of(), waiting up to ``timeout`` seconds for the CLI to be started."""
+    wait_until(lambda: instance_of(stack, token) is not None, timeout)
+    return instance_of(stack, token)
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def start_streams(stack, count: int = STREAMS) -> tuple[list[StreamClient], dict[int, list[StreamClient]]]:
+def start_streams(stack, count: int = STREAMS) -> tuple[list[BackgroundStream], dict[int, list[BackgroundStream]]]:
     """Starts ``count`` slow streams and waits until each is flowing; returns them and which
     instance serves each."""
-    clients = [StreamClient(stack, f"FAKE:slow {unique('s')}") for _ in range(count)]
+    clients = [stream_client(stack, f"FAKE:slow {unique('s')}") for _ in range(count)]
     for client in clients:
         client.start()
     for client in clients:
-        assert client.first_payload.wait(15), f"a stream never started: {client.describe()}"
+        assert client.started.wait(15), f"a stream never started: {client.describe()}"
         assert client.status == 200 and client.payloads, client.describe()
-    by_instance: dict[int, list[StreamClient]] = {}
+    by_instance: dict[int, list[BackgroundStream]] = {}
     for client in clients:
         index = wait_for_instance(stack, client.prompt.split()[-1], 5)
         assert index is not None, f"no CLI invocation logged for {client.prompt}"
@@ -163,7 +92,7 @@ def test_sigkill_one_instance_ends_its_streams_and_the_other_takes_over(make_sca
     stack = make_scaled_stack(2, name="scale-kill")
     clients, by_instance = start_streams(stack)
     victim = stack.instances[0]
-    victim_clis = [e["pid"] for e in invocations(stack) if e["ppid"] == victim.pid]
+    victim_clis = [e["pid"] for e in stack.invocations() if e["ppid"] == victim.pid]
 
     killed_at = time.monotonic()
     os.kill(victim.pid, signal.SIGKILL)
@@ -175,9 +104,10 @@ def test_sigkill_one_instance_ends_its_streams_and_the_other_takes_over(make_sca
     for client in by_instance[0]:
         took = client.ended_at - killed_at
         assert took < END_WITHIN, f"a stream on the killed instance took {took:.1f}s to end"
-        # A cut stream (nginx ends the chunked body: no [DONE], no error event) or a clean
-        # error; whatever arrived is the start of this prompt's own answer.
-        assert client.status == 200 or client.body.startswith(b'{"error"'), client.describe()
+        # A cut stream: nginx ends the chunked body cleanly, with no [DONE] and no error event;
+        # whatever arrived is the start of this prompt's own answer.
+        assert client.status == 200 and client.error is None, client.describe()
+        assert not client.errors, client.describe()
         assert fake_answer(client.prompt).startswith(client.text), client.describe()
         assert not client.done, f"a stream on the killed instance claims to be complete: {client.describe()}"
     for client in by_instance[1]:
@@ -195,11 +125,17 @@ def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_
     # waiting for the response header, the one moment a retry would be possible.
     stack = make_scaled_stack(2, name="scale-noretry", extra_env={"CCA_PING_INTERVAL_SECONDS": "60"})
     token = unique("h")
-    client = StreamClient(stack, f"FAKE:hang {token}", timeout=20)
+    client = stream_client(stack, f"FAKE:hang {token}", timeout=20)
     client.start()
     index = wait_for_instance(stack, token, 10)
     assert index is not None, "the CLI was never started"
-    time.sleep(0.3)
+    survivor = stack.socket_paths[1 - index]
+
+    def survivor_accepted() -> int:
+        """Requests the other instance has accepted, this direct FastCGI GET /status included."""
+        return json.loads(fr.request(survivor, "/status").body)["requests"]["accepted"]
+
+    accepted_before = survivor_accepted()
     killed_at = time.monotonic()
     os.kill(stack.instances[index].pid, signal.SIGKILL)
     client.join(timeout=15)
@@ -208,7 +144,11 @@ def test_a_post_that_reached_a_killed_instance_is_not_retried_on_the_other(make_
     assert client.status == 503, client.describe()
     err = json.loads(client.body)["error"]
     assert err["code"] == "responder_unavailable", err
-    time.sleep(0.5)
+    # nginx logs the request once it is done with it: any retry would have been sent before.
+    assert wait_until(lambda: [line for line in stack.access_log_lines()
+                               if '"POST /v1/chat/completions HTTP/1.1" 503 ' in line], 10), \
+        stack.access_log_lines()
+    assert survivor_accepted() == accepted_before + 1, "the POST was passed to the other instance"
     starts = cli_starts_for(stack, token)
     assert len(starts) == 1, f"the request was run {len(starts)} times: {[s['ppid'] for s in starts]}"
 
