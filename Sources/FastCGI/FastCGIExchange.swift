@@ -14,6 +14,8 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     /// The send timeout in force on the connection, to change it only when needed.
     private var sendTimeoutMilliseconds = 0
     var writeDeadline: UInt64?
+    /// How long a write may block once the deadline has passed.
+    static let lastWriteMilliseconds = 1_000
 
     init(request: UnsafeMutablePointer<FCGX_Request>, writeTimeoutMilliseconds: Int, requestReceived: @escaping () -> Void) {
         self.request = request
@@ -23,13 +25,14 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
 
     /// Bounds the next blocking write: libfcgi writes with plain blocking `write()`s and treats a short or failed one
     /// as a broken stream, so a send timeout turns a client that stopped reading into a failed flush.
-    /// The limit is the transport's per-write timeout, or less when the write deadline is nearer.
+    /// The limit is the transport's per-write timeout, or less when the write deadline is nearer; past the deadline a
+    /// write still gets `lastWriteMilliseconds`, so that the answer that says so (a 504, a timeout event) can go out.
     private func boundNextWrite() throws(ClientDisconnected) {
         var limit = writeTimeoutMilliseconds
         if let writeDeadline {
             let now = Syscalls.monotonicNanoseconds()
-            guard writeDeadline > now else { failed = true; throw ClientDisconnected() }
-            limit = min(limit, max(1, Int((writeDeadline - now) / 1_000_000)))
+            let remaining = writeDeadline > now ? Int((writeDeadline - now) / 1_000_000) : 0
+            limit = min(limit, max(Self.lastWriteMilliseconds, remaining))
         }
         // Shortening always applies; lengthening waits until the difference matters (saves a syscall per event).
         guard limit < sendTimeoutMilliseconds || limit > sendTimeoutMilliseconds + 1_000 || sendTimeoutMilliseconds == 0 else { return }

@@ -17,8 +17,14 @@ from support import ChatStream, assert_openai_error, chat_body, post_chat, uniqu
 MODEL = "claude-sonnet-4-5"
 
 
-def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
-    """Streams until the first content delta, SIGKILLs the CLI's whole group, and returns every payload."""
+def _logged(stack, request_id: str, message: str) -> list[dict]:
+    """The responder's log lines about one request with the given message."""
+    return [line for line in stack.log_lines() if line.get("request_id") == request_id and line.get("msg") == message]
+
+
+def _stream_and_kill_cli(stack, prompt: str, model: str) -> tuple[list[str], str]:
+    """Streams until the first content delta, SIGKILLs the CLI's whole group, and returns every payload and
+    the request id."""
     with ChatStream(stack, chat_body(prompt, model, stream=True), timeout=30) as stream:
         assert stream.status == 200, stream.describe()
         stream.read_content(1)
@@ -27,23 +33,29 @@ def _stream_and_kill_cli(stack, prompt: str, model: str) -> list[str]:
         for child in children:
             os.killpg(child.pid, signal.SIGKILL)
         stream.read_all()
-    return stream.payloads
+    return stream.payloads, stream.headers["x-request-id"]
+
+
+def _assert_cli_failure_named_and_logged(stack, payloads: list[str], request_id: str):
+    """The client learns that the CLI failed and under which request id; the log says how (signal 9)."""
+    assert payloads[-1] == "[DONE]"
+    error = json.loads(payloads[-2])["error"]
+    assert error["code"] == "cli_failed" and request_id in error["message"], error
+    assert "signal" not in error["message"], error
+    logged = wait_until(lambda: _logged(stack, request_id, "CLI ended before finishing the answer"), 5)
+    assert logged and logged[0]["cli_exit"] == "signal 9", logged
 
 
 def test_cli_killed_mid_stream_ends_with_an_error_event(fake_stack):
-    payloads = _stream_and_kill_cli(fake_stack, f"FAKE:slow {unique()}", MODEL)
-    assert payloads[-1] == "[DONE]"
-    error = json.loads(payloads[-2])["error"]
-    assert error["code"] == "cli_failed" and "signal 9" in error["message"]
+    payloads, request_id = _stream_and_kill_cli(fake_stack, f"FAKE:slow {unique()}", MODEL)
+    _assert_cli_failure_named_and_logged(fake_stack, payloads, request_id)
     assert wait_until(lambda: not fake_stack.children(), 2), fake_stack.children()
     assert post_chat(fake_stack, chat_body(f"after {unique()}", MODEL)).status_code == 200
 
 
 def test_real_cli_killed_mid_stream_ends_with_an_error_event(real_stack, claude_model):
-    payloads = _stream_and_kill_cli(real_stack, f"MOCK:slow MOCK:long {unique()}", claude_model)
-    assert payloads[-1] == "[DONE]"
-    error = json.loads(payloads[-2])["error"]
-    assert error["code"] == "cli_failed" and "signal 9" in error["message"], error
+    payloads, request_id = _stream_and_kill_cli(real_stack, f"MOCK:slow MOCK:long {unique()}", claude_model)
+    _assert_cli_failure_named_and_logged(real_stack, payloads, request_id)
     assert wait_until(lambda: not real_stack.children(), 2), real_stack.children()
 
 
@@ -86,7 +98,10 @@ def test_full_scratch_disk_is_a_clear_503(make_stack, tiny_disk):
     assert_openai_error(resp, 503)
     error = resp.json()["error"]
     assert error["code"] == "scratch_unavailable"
-    assert "free" in error["message"] and "disk" in error["message"].lower()
+    assert "disk" in error["message"].lower() and resp.headers["x-request-id"] in error["message"]
+    assert tiny_disk not in error["message"], "no server path for the client"
+    logged = _logged(stack, resp.headers["x-request-id"], "cannot create scratch folder")
+    assert logged and "free" in logged[0]["error"], logged
     assert resp.headers.get("retry-after")
     assert not stack.invocations(), "no CLI may start without room for its files"
     assert os.listdir(tiny_disk) == []

@@ -152,7 +152,11 @@ def test_crash_at_start_when_streaming_is_a_502_before_any_output(fake_stack, mo
     result = stream_raw(fake_stack, chat_body(f"FAKE:crash-start {token}", model, stream=True))
     err = assert_openai_error(result, 502, error_type="upstream_error")
     assert err["code"] == "cli_failed", err
-    assert "failed twice before any output" in err["message"], err
+    request_id = result.headers["x-request-id"]
+    assert request_id in err["message"] and "boom" not in err["message"], err
+    logged = [line for line in fake_stack.log_lines()
+              if line.get("request_id") == request_id and line.get("msg") == "CLI failed twice before any output"]
+    assert logged and "boom" in logged[0]["reason"], logged
     assert len(cli_starts_with(fake_stack, token)) == 2, "a CLI that printed nothing is retried once"
 
 
