@@ -26,7 +26,7 @@ struct CLIInvocationTests {
         #expect(promptFile == "/tmp/cca-abc123/system-prompt.txt")
         #expect(launch.files.first { $0.path == promptFile }?.contents == Array("Be terse.".utf8))
         #expect(!args.contains { $0.contains("rm -rf") || $0 == "--dangerously-skip-permissions" || $0.contains("Be terse") })
-        #expect(String(decoding: launch.standardInput, as: UTF8.self).contains("rm -rf"))
+        #expect(String(decoding: launch.stdinLine, as: UTF8.self).contains("rm -rf"))
         #expect(launch.transcript == nil)
         #expect(launch.process.workingDirectory == "/tmp/cca-abc123")
     }
@@ -62,7 +62,7 @@ struct CLIInvocationTests {
         #expect(lines.count == 2)
         #expect(lines[0].contains(#""type":"user""#) && lines[0].contains("my name is Bob") && lines[0].contains(#""parentUuid":null"#))
         #expect(lines[1].contains(#""type":"assistant""#) && lines[1].contains("Hi Bob"))
-        #expect(String(decoding: launch.standardInput, as: UTF8.self).contains("what is my name?"))
+        #expect(String(decoding: launch.stdinLine, as: UTF8.self).contains("what is my name?"))
     }
 
     @Test("system and developer messages join into one system prompt; consecutive user messages merge")
@@ -81,8 +81,16 @@ struct CLIInvocationTests {
     @Test("images travel as base64 image blocks on stdin")
     func imageBlocks() {
         let launch = invocation([ChatMessage(role: .user, content: [.image(mediaType: "image/png", base64Data: "AAAA")])])
-        let line = String(decoding: launch.standardInput, as: UTF8.self)
+        let line = String(decoding: launch.stdinLine, as: UTF8.self)
         #expect(line.contains(#""type":"image""#) && line.contains(#""media_type":"image/png""#) && line.contains(#""data":"AAAA""#))
         #expect(line.hasSuffix("\n"))
+    }
+}
+
+extension CLIInvocation {
+    /// The one stdin line of a turn without tool blocks.
+    var stdinLine: [UInt8] {
+        guard case .line(let line) = input else { return [] }
+        return line
     }
 }

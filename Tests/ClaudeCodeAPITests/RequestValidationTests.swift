@@ -37,7 +37,7 @@ struct RequestValidationTests {
         (#"{"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]}"#, "messages[0].content[0].text", "missing_required_parameter"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"}]}"#, "messages[1].role", "invalid_value"),
         (#"{"model":"m","messages":[{"role":"system","content":"x"}]}"#, "messages", "invalid_value"),
-        (#"{"model":"m","messages":[{"role":"tool","content":"x","tool_call_id":"a"}]}"#, "messages[0].role", "unsupported_parameter"),
+        (#"{"model":"m","messages":[{"role":"tool","content":"x","tool_call_id":"a"}]}"#, "messages[0].tool_call_id", "invalid_value"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}"#, "n", "unsupported_parameter"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream", "invalid_type"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, "max_tokens", "invalid_value"),
@@ -46,7 +46,7 @@ struct RequestValidationTests {
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#, "temperature", "invalid_value"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#, "temperature", "invalid_type"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}}"#, "stream_options", "invalid_value"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}"#, "tools", "unsupported_parameter"),
+        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}"#, "tools[0].function", "missing_required_parameter"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]}"#, "stop[0]", "invalid_type"),
     ])
     func badRequest(_ body: String, _ param: String, _ code: String) throws {

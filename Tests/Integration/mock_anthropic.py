@@ -25,7 +25,15 @@ Markers in the text of the LAST user message switch behaviour:
                    (overloaded_error); non-streaming requests answer normally
 ``MOCK:thinking``  a thinking block (thinking_delta + signature_delta) before
                    the text block
+``MOCK:call=a,b``  the answer calls the request's tools ``a`` and ``b`` (parallel
+                   ``tool_use`` blocks, ``stop_reason: "tool_use"``), each with
+                   arguments made from its ``input_schema`` (or ``MOCK:args=<JSON>``
+                   up to the end of the line, for every call); a short text first
+``MOCK:reply=...`` the answer is exactly the rest of the line
 =================  ==========================================================
+
+When the last user message carries ``tool_result`` blocks (a tool loop going on),
+the answer is ``Tool results: <their texts joined by " | ">``.
 
 Test hooks: ``GET /_requests`` returns every recorded request as a JSON list
 (``method``, ``path``, ``headers`` with credential values masked, ``body``
@@ -100,6 +108,49 @@ def last_user_text(body: dict) -> str:
             if text:
                 return text
     return ""
+
+
+def tool_results(body: dict) -> list[str] | None:
+    """The texts of the tool_result blocks of the last user message, or None when it has none."""
+    messages = body.get("messages") or []
+    if not messages or not isinstance(messages[-1], dict) or messages[-1].get("role") != "user":
+        return None
+    content = messages[-1].get("content")
+    if not isinstance(content, list):
+        return None
+    results = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            inner = block.get("content")
+            if isinstance(inner, list):
+                inner = "".join(b.get("text", "") for b in inner if isinstance(b, dict))
+            results.append(str(inner if inner is not None else ""))
+    return results or None
+
+
+def marker_value(prompt: str, marker: str) -> str | None:
+    """The rest of the line after ``marker`` in the prompt."""
+    at = prompt.find(marker)
+    if at < 0:
+        return None
+    return prompt[at + len(marker):].split("\n", 1)[0]
+
+
+def sample_arguments(schema: dict) -> dict:
+    """Arguments that satisfy a simple JSON schema: every required property, by type."""
+    samples = {"string": "Paris", "integer": 3, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    properties = schema.get("properties") or {}
+    out = {}
+    for name in schema.get("required") or list(properties):
+        prop = properties.get(name) or {}
+        if "enum" in prop and prop["enum"]:
+            out[name] = prop["enum"][0]
+        elif prop.get("type") == "object":
+            out[name] = sample_arguments(prop)
+        else:
+            kind = prop.get("type")
+            out[name] = samples.get(kind[0] if isinstance(kind, list) else kind, "x")
+    return out
 
 
 def chunk_text(text: str, size: int = DELTA_CHARS) -> list[str]:
@@ -236,6 +287,20 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model") or "claude-sonnet-4-5"
         max_tokens = body.get("max_tokens")
         text = f"Hello from the mock! You said: {prompt}"
+        results = tool_results(body)
+        calls = []
+        if results is not None:
+            text = "Tool results: " + " | ".join(results)
+        elif (reply := marker_value(prompt, "MOCK:reply=")) is not None:
+            text = reply
+        elif (names := marker_value(prompt, "MOCK:call=")) is not None:
+            tools = {t.get("name"): t for t in body.get("tools") or [] if isinstance(t, dict)}
+            given = marker_value(prompt, "MOCK:args=")
+            for name in [n.strip() for n in names.split()[0].split(",") if n.strip()] if names.strip() else []:
+                schema = (tools.get(name) or {}).get("input_schema") or {}
+                args = json.loads(given) if given else sample_arguments(schema)
+                calls.append({"id": "toolu_mock_" + uuid.uuid4().hex[:20], "name": name, "input": args})
+            text = "Let me check."
         deltas = chunk_text(text)
         if "MOCK:long" in prompt:
             i = 0
@@ -246,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         text, was_cut = cut_to_tokens(text, max_tokens if isinstance(max_tokens, int) else None)
         if was_cut:
             deltas = chunk_text(text)
-        stop_reason = "max_tokens" if was_cut else "end_turn"
+        stop_reason = "max_tokens" if was_cut else ("tool_use" if calls else "end_turn")
         thinking = "MOCK:thinking" in prompt
         msg_id = "msg_mock_" + uuid.uuid4().hex[:20]
 
@@ -256,6 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
                 content.append({"type": "thinking", "thinking": "Let me think about this.",
                                 "signature": "c2lnbmF0dXJl"})
             content.append({"type": "text", "text": text})
+            content += [{"type": "tool_use", **call} for call in calls]
             self._send_json(200, {
                 "id": msg_id, "type": "message", "role": "assistant", "model": model,
                 "content": content, "stop_reason": stop_reason, "stop_sequence": None,
@@ -311,6 +377,15 @@ class _Handler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay)
         self._event("content_block_stop", {"type": "content_block_stop", "index": index})
+        for call in calls:
+            index += 1
+            self._event("content_block_start", {"type": "content_block_start", "index": index,
+                        "content_block": {"type": "tool_use", "id": call["id"], "name": call["name"], "input": {}}})
+            arguments = json.dumps(call["input"])
+            for piece in [arguments[i:i + 7] for i in range(0, len(arguments), 7)]:
+                self._event("content_block_delta", {"type": "content_block_delta", "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece}})
+            self._event("content_block_stop", {"type": "content_block_stop", "index": index})
         self._event("message_delta", {"type": "message_delta",
                     "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                     "usage": {"output_tokens": len(deltas)}})

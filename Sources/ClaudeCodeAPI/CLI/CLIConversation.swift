@@ -23,9 +23,9 @@ public struct CLIConversation: Equatable, Sendable {
         for message in messages {
             let role: Turn.Role
             switch message.role {
-            case .user: role = .user
+            case .user, .tool, .function: role = .user  // tool results travel in user turns
             case .assistant: role = .assistant
-            default: continue
+            case .system, .developer: continue
             }
             // Empty text blocks are rejected upstream; an empty assistant message carries nothing.
             let content = message.content.filter { if case .text(let t) = $0 { !t.isEmpty } else { true } }
@@ -46,6 +46,45 @@ public struct CLIConversation: Equatable, Sendable {
     public func stdinLine() -> [UInt8] {
         let line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(Self.literal(prompt))]]
         return Self.jsonLine(line)
+    }
+
+    /// Whether the conversation holds tool calls or results. Those are written to the CLI line by line (see
+    /// `handshakeLines`): a transcript ending in a tool result, or a new line after one, makes the CLI add text.
+    public var hasToolBlocks: Bool {
+        (history.flatMap(\.content) + prompt).contains { part in
+            switch part {
+            case .toolUse, .toolResult: true
+            case .text, .image: false
+            }
+        }
+    }
+
+    /// One line of the prior-turns handshake.
+    public enum HandshakeLine: Equatable, Sendable {
+        /// A prior user turn, written with `shouldQuery: false`: the CLI records it, asks nothing upstream, and
+        /// prints a result (`num_turns: 0`) that must be waited for before the next line.
+        case priorUser([UInt8])
+        /// A prior assistant turn, recorded as it is.
+        case priorAssistant([UInt8])
+        /// The new user turn, which starts the model turn.
+        case prompt([UInt8])
+    }
+
+    /// The whole conversation as stdin lines, one turn at a time: history with tool_use and tool_result blocks
+    /// reaches upstream exactly as given, with nothing inserted (measured with 2.1.332; pinned by the tool tests).
+    /// Every user line goes through `literal`, so no turn's text can become a CLI command.
+    public func handshakeLines() -> [HandshakeLine] {
+        var lines: [HandshakeLine] = history.map { turn in
+            switch turn.role {
+            case .user:
+                .priorUser(Self.jsonLine(["type": "user", "shouldQuery": false,
+                                          "message": ["role": "user", "content": Self.blocks(Self.literal(turn.content))]]))
+            case .assistant:
+                .priorAssistant(Self.jsonLine(["type": "assistant", "message": ["role": "assistant", "content": Self.blocks(turn.content)]]))
+            }
+        }
+        lines.append(.prompt(stdinLine()))
+        return lines
     }
 
     /// The CLI reads a new user turn whose last block is text starting with `/` as a slash command or skill (`/model`,
@@ -85,6 +124,12 @@ public struct CLIConversation: Equatable, Sendable {
                 return ["type": "text", "text": text]
             case .image(let mediaType, let data):
                 return ["type": "image", "source": ["type": "base64", "media_type": mediaType, "data": data]]
+            case .toolUse(let id, let name, let input):
+                return ["type": "tool_use", "id": id, "name": name, "input": input.foundationObject]
+            case .toolResult(let id, let content, let isError):
+                var block: [String: Any] = ["type": "tool_result", "tool_use_id": id, "content": content.foundationObject]
+                if isError { block["is_error"] = true }
+                return block
             }
         }
         // The CLI turns an empty message into "(no content)"; say it plainly instead.

@@ -8,6 +8,10 @@ public enum CLIEvent: Equatable, Sendable {
     case messageStart(id: String?, usage: CLIUsage)
     case textDelta(index: Int, text: String)
     case thinkingDelta(index: Int, text: String)
+    /// `content_block_start` of a `tool_use` block: the model calls a tool (`id` is upstream's `toolu_` id).
+    case toolUseStart(index: Int, id: String, name: String)
+    /// `input_json_delta`: a piece of the JSON arguments of the tool_use block at `index`.
+    case inputJSONDelta(index: Int, partialJSON: String)
     /// `stream_event/message_delta`: the stop reason of the message and its output tokens so far.
     case messageDelta(stopReason: String?, outputTokens: Int?)
     /// `stream_event/message_stop`; `abandoned` when the CLI gave up on the message's blocks (a retry follows).
@@ -77,15 +81,31 @@ public struct CLIAssistantMessage: Equatable, Sendable {
     /// Text of the message's text blocks, in order.
     public var text: String
     public var hasText: Bool
+    /// The message's complete tool_use blocks.
+    public var toolUses: [CLIToolUse]
 
     /// The CLI's own stand-in message for a failed turn (e.g. "Invalid API key"), never a model answer.
     public var isSynthetic: Bool { model == "<synthetic>" }
 
-    public init(id: String?, model: String?, text: String, hasText: Bool) {
+    public init(id: String?, model: String?, text: String, hasText: Bool, toolUses: [CLIToolUse] = []) {
         self.id = id
         self.model = model
         self.text = text
         self.hasText = hasText
+        self.toolUses = toolUses
+    }
+}
+
+/// One complete tool_use block.
+public struct CLIToolUse: Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var input: JSONValue
+
+    public init(id: String, name: String, input: JSONValue) {
+        self.id = id
+        self.name = name
+        self.input = input
     }
 }
 

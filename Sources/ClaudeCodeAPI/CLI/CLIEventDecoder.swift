@@ -35,7 +35,11 @@ public struct CLIEventDecoder: Sendable {
         case "assistant":
             guard let message = raw.message else { return .other(type: type) }
             let texts = (message.content ?? []).filter { $0.type == "text" }.map { $0.text ?? "" }
-            return .assistant(CLIAssistantMessage(id: message.id, model: message.model, text: texts.joined(), hasText: !texts.isEmpty))
+            let toolUses = (message.content ?? []).filter { $0.type == "tool_use" }.map {
+                CLIToolUse(id: $0.id ?? "", name: $0.name ?? "", input: $0.input ?? .object([:]))
+            }
+            return .assistant(CLIAssistantMessage(id: message.id, model: message.model, text: texts.joined(), hasText: !texts.isEmpty,
+                                                  toolUses: toolUses))
         case "result":
             let usage = raw.usage ?? RawUsage()
             return .result(CLIResult(
@@ -137,7 +141,13 @@ private struct RawStreamEvent: Decodable {
         var type: String?
         var text: String?
         var thinking: String?
+        var partial_json: String?
         var stop_reason: String?
+    }
+    struct ContentBlock: Decodable {
+        var type: String?
+        var id: String?
+        var name: String?
     }
     struct DeltaUsage: Decodable {
         var output_tokens: Int?
@@ -149,6 +159,7 @@ private struct RawStreamEvent: Decodable {
     var type: String?
     var index: Int?
     var delta: Delta?
+    var content_block: ContentBlock?
     var message: Message?
     var usage: DeltaUsage?
 
@@ -159,10 +170,13 @@ private struct RawStreamEvent: Decodable {
             return .messageStart(id: message?.id, usage: CLIUsage(
                 inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0,
                 cacheReadInputTokens: usage?.cacheRead ?? 0, cacheCreationInputTokens: usage?.cacheCreation ?? 0))
+        case "content_block_start" where content_block?.type == "tool_use":
+            return .toolUseStart(index: index ?? 0, id: content_block?.id ?? "", name: content_block?.name ?? "")
         case "content_block_delta":
             switch delta?.type {
             case "text_delta": return .textDelta(index: index ?? 0, text: delta?.text ?? "")
             case "thinking_delta": return .thinkingDelta(index: index ?? 0, text: delta?.thinking ?? "")
+            case "input_json_delta": return .inputJSONDelta(index: index ?? 0, partialJSON: delta?.partial_json ?? "")
             default: return .other(type: "stream_event/\(delta?.type ?? "delta")")
             }
         case "message_delta": return .messageDelta(stopReason: delta?.stop_reason, outputTokens: usage?.output_tokens)
@@ -188,6 +202,9 @@ private struct RawMessage: Decodable {
     struct Block: Decodable {
         var type: String?
         var text: String?
+        var id: String?
+        var name: String?
+        var input: JSONValue?
     }
     var id: String?
     var model: String?

@@ -3,8 +3,15 @@ import Foundation
 /// One CLI launch, decided in full before anything starts: the process, its stdin, and the files it needs.
 public struct CLIInvocation: Sendable {
     public var process: ProcessSpec
-    /// Written to the CLI's stdin, after which stdin is closed.
-    public var standardInput: [UInt8]
+    /// What the CLI is given on stdin: one line, or the conversation turn by turn (see `CLIConversation.handshakeLines`).
+    public enum Input: Sendable, Equatable {
+        case line([UInt8])
+        case handshake([CLIConversation.HandshakeLine])
+    }
+    public var input: Input
+    /// The turn's client tools: when any are declared, the CLI reaches them through the in-process MCP server over
+    /// its control channel, so stdin stays open until the turn ends.
+    public var tools: [ClientTool]
     /// A file the CLI reads, written into the scratch folder before launch.
     public struct InputFile: Sendable, Equatable {
         public var path: String
@@ -26,14 +33,17 @@ public struct CLIInvocation: Sendable {
         /// Extended thinking budget; nil turns thinking off.
         public var thinkingBudget: Int?
         public var sessionID: String
+        /// Client tools and the answer's format.
+        public var tools: TurnTools
 
         public init(conversation: CLIConversation, cliModel: String, maxTokens: Int?, thinkingBudget: Int? = nil,
-                    sessionID: String = UUID().uuidString.lowercased()) {
+                    sessionID: String = UUID().uuidString.lowercased(), tools: TurnTools = .none) {
             self.conversation = conversation
             self.cliModel = cliModel
             self.maxTokens = maxTokens
             self.thinkingBudget = thinkingBudget
             self.sessionID = sessionID
+            self.tools = tools
         }
     }
 
@@ -49,10 +59,22 @@ public struct CLIInvocation: Sendable {
             "--model", request.cliModel,
             "--system-prompt-file", "\(scratchDirectory)/system-prompt.txt",
         ]
-        systemPrompt = InputFile(path: "\(scratchDirectory)/system-prompt.txt", contents: Array((request.conversation.systemPrompt ?? "").utf8))
+        var prompt = request.conversation.systemPrompt ?? ""
+        if let instruction = request.tools.systemInstruction {
+            prompt += prompt.isEmpty ? instruction : "\n\n" + instruction
+        }
+        systemPrompt = InputFile(path: "\(scratchDirectory)/system-prompt.txt", contents: Array(prompt.utf8))
+        tools = request.tools.declared
+        if !tools.isEmpty {
+            // The client's tools, under their own names, through an MCP server the responder serves itself; every call
+            // asks permission on the control channel (and is never granted: the turn ends at the call).
+            arguments += ["--mcp-config", ToolBridge.mcpConfiguration, "--permission-prompt-tool", "stdio"]
+        }
         // Each turn has a HOME of its own: no transcript, setting or credential file of one client is seen by another.
         let home = scratchDirectory
-        if !request.conversation.history.isEmpty {
+        if request.conversation.hasToolBlocks {
+            transcript = nil
+        } else if !request.conversation.history.isEmpty {
             arguments += ["--resume", request.sessionID]
             let projects = "\(home)/.claude/projects/\(Self.projectFolderName(forWorkingDirectory: scratchDirectory))"
             transcript = InputFile(path: "\(projects)/\(request.sessionID).jsonl",
@@ -76,9 +98,12 @@ public struct CLIInvocation: Sendable {
         if let maxTokens = request.maxTokens {
             environment["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = String(maxTokens)
         }
+        if !tools.isEmpty {
+            environment["CLAUDE_AGENT_SDK_MCP_NO_PREFIX"] = "1"  // the model sees `get_weather`, not `mcp__client__get_weather`
+        }
 
         process = ProcessSpec(executable: executable, arguments: arguments, environment: environment, workingDirectory: scratchDirectory)
-        standardInput = request.conversation.stdinLine()
+        input = request.conversation.hasToolBlocks ? .handshake(request.conversation.handshakeLines()) : .line(request.conversation.stdinLine())
     }
 
     /// The CLI keeps sessions under `projects/<cwd with every non-alphanumeric character replaced by '-'>`.

@@ -29,6 +29,8 @@ extension APIError.Code {
     public static let upstreamOverloaded: Self = "upstream_overloaded"
     public static let upstreamError: Self = "upstream_error"
     public static let rateLimitExceeded: Self = "rate_limit_exceeded"
+    public static let invalidModelOutput: Self = "invalid_model_output"
+    public static let toolCallInterrupted: Self = "tool_call_interrupted"
 
     /// Codes that mean a deadline passed (for `/status`).
     public var isTimeout: Bool { self == .requestTimeout || self == .cliStalled }
@@ -136,6 +138,17 @@ extension APIError {
     }
 
     // MARK: The CLI and upstream
+
+    /// The model's answer breaks what the request asked for (JSON, a schema, a required tool call).
+    public static func invalidModelOutput(_ message: String) -> APIError {
+        APIError(status: 502, kind: .upstream, message: message, code: .invalidModelOutput)
+    }
+
+    public static func toolCallInterrupted() -> APIError {
+        APIError(status: 502, kind: .upstream,
+                 message: "The connection to the model dropped while it was calling a tool; send the request again.",
+                 code: .toolCallInterrupted)
+    }
 
     /// The CLI ended, crashed or failed to start before finishing the answer. What it said goes to the log only.
     public static func cliFailed(requestID: String) -> APIError {

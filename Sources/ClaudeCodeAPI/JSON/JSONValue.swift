@@ -28,6 +28,25 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// Compact JSON text of the value (keys sorted), as a client receives arguments.
+    public var jsonText: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    /// The value as Foundation objects, for JSONSerialization (whole numbers as integers).
+    public var foundationObject: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let b): b
+        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? Int(n) as Any : n as Any
+        case .string(let s): s
+        case .array(let a): a.map(\.foundationObject)
+        case .object(let o): o.mapValues(\.foundationObject)
+        }
+    }
+
     public var stringValue: String? {
         if case .string(let string) = self { return string }
         return nil

@@ -4,8 +4,22 @@ public struct ChatCompletionChunk: Encodable, Sendable {
         public var role: String?
         public var content: String?
         public var reasoningContent: String?
+        public var toolCalls: [ToolCallDelta]?
+        /// The legacy form of the (one) call.
+        public var functionCall: FunctionDelta?
+    }
 
-        enum CodingKeys: String, CodingKey { case role, content, reasoningContent = "reasoning_content" }
+    /// A piece of a streamed call: the first has `id`, `type` and `name`; the rest carry `arguments` fragments.
+    public struct ToolCallDelta: Encodable, Sendable {
+        public var index: Int
+        public var id: String?
+        public var type: String?
+        public var function: FunctionDelta
+    }
+
+    public struct FunctionDelta: Encodable, Sendable {
+        public var name: String?
+        public var arguments: String?
     }
 
     public struct Choice: Encodable, Sendable {
@@ -48,6 +62,18 @@ public struct ChatCompletionChunk: Encodable, Sendable {
 
     public static func reasoning(_ identity: CompletionIdentity, _ text: String) -> ChatCompletionChunk {
         ChatCompletionChunk(identity: identity, choices: [Choice(delta: Delta(reasoningContent: text))])
+    }
+
+    public static func toolCallStart(_ identity: CompletionIdentity, index: Int, id: String, name: String, legacy: Bool) -> ChatCompletionChunk {
+        let delta = legacy ? Delta(functionCall: FunctionDelta(name: name, arguments: ""))
+            : Delta(toolCalls: [ToolCallDelta(index: index, id: id, type: "function", function: FunctionDelta(name: name, arguments: ""))])
+        return ChatCompletionChunk(identity: identity, choices: [Choice(delta: delta)])
+    }
+
+    public static func toolCallArguments(_ identity: CompletionIdentity, index: Int, fragment: String, legacy: Bool) -> ChatCompletionChunk {
+        let delta = legacy ? Delta(functionCall: FunctionDelta(arguments: fragment))
+            : Delta(toolCalls: [ToolCallDelta(index: index, function: FunctionDelta(arguments: fragment))])
+        return ChatCompletionChunk(identity: identity, choices: [Choice(delta: delta)])
     }
 
     public static func finish(_ identity: CompletionIdentity, _ reason: FinishReason) -> ChatCompletionChunk {

@@ -4,6 +4,7 @@ import HTTPCore
 public struct ChatCompletionEncoder: TurnEncoder {
     private let writer: any ResponseWriter
     private let identity: CompletionIdentity
+    private let legacyFunctions: Bool
     private let errorFormat = OpenAIErrorFormat()
     private var content = ""
     private var reasoning = ""
@@ -11,9 +12,10 @@ public struct ChatCompletionEncoder: TurnEncoder {
     public var hasSentAnything: Bool { isComplete }
     public private(set) var status = 200
 
-    public init(writer: any ResponseWriter, identity: CompletionIdentity) {
+    public init(writer: any ResponseWriter, identity: CompletionIdentity, legacyFunctions: Bool = false) {
         self.writer = writer
         self.identity = identity
+        self.legacyFunctions = legacyFunctions
     }
 
     public mutating func send(_ event: TurnEvent) throws(ClientDisconnected) {
@@ -21,10 +23,12 @@ public struct ChatCompletionEncoder: TurnEncoder {
         switch event {
         case .text(let text): content += text
         case .reasoning(let text): reasoning += text
+        case .toolCallStarted, .toolCallArguments: break  // the complete calls come with `finished`
         case .finished(let completion):
             isComplete = true
             let body = ChatCompletion(identity: identity, content: content, reasoning: reasoning.isEmpty ? nil : reasoning,
-                                      finishReason: FinishReason(completion.stopReason), usage: Usage(completion.usage))
+                                      finishReason: FinishReason(completion.stopReason, legacyFunctions: legacyFunctions),
+                                      usage: Usage(completion.usage), toolCalls: completion.toolCalls, legacyFunctions: legacyFunctions)
             do {
                 let json = try JSONWire().body(body)
                 try writer.respond(status: 200, contentType: "application/json", body: json)

@@ -4,8 +4,8 @@ extension ChatCompletionRequest {
     /// Parameters accepted and validated, but that the CLI cannot honour (README: "Parameter policy").
     static let ignoredWhenPresent = [
         "temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-        "response_format", "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
-        "parallel_tool_calls", "tool_choice", "verbosity", "web_search_options", "safety_identifier",
+        "user", "metadata", "store", "service_tier", "modalities", "audio", "prediction",
+        "verbosity", "web_search_options", "safety_identifier",
         "prompt_cache_key",
     ]
 
@@ -60,21 +60,12 @@ extension ChatCompletionRequest {
         if let budget = thinkingBudget, let maxTokens {
             thinkingBudget = maxTokens <= 1024 ? nil : min(budget, maxTokens - 1)
         }
-        for key in ["tools", "functions"] {
-            switch body[key] {
-            case nil, .null?: continue
-            case .array(let list)? where list.isEmpty: continue
-            case .array?:
-                throw APIError.unsupportedParameter(key, "Client-defined tools ('\(key)') are not supported by this service yet.")
-            case let other?:
-                throw APIError.invalidType(key, expected: "an array", got: other.typeName)
-            }
-        }
+        let (tools, legacy) = try validateTools(body, messages: messages)
 
         let ignored = ignoredWhenPresent.filter { body[$0] != nil && body[$0] != .null }
         return ChatCompletionRequest(model: model, messages: messages, stream: stream, includeUsageInStream: includeUsage,
                                      maxTokens: maxTokens, stopSequences: stopSequences, thinkingBudget: thinkingBudget,
-                                     ignoredParameters: ignored)
+                                     ignoredParameters: ignored, tools: tools, legacyFunctions: legacy)
     }
 
     // MARK: Messages
@@ -101,11 +92,11 @@ extension ChatCompletionRequest {
         guard let last = messages.last(where: { $0.role != .system && $0.role != .developer }) else {
             throw APIError.invalidValue("messages", "The messages must contain at least one message with role 'user'.")
         }
-        guard last.role == .user else {
+        guard last.role == .user || last.role == .tool || last.role == .function else {
             throw APIError.invalidValue("messages[\(messages.count - 1)].role",
-                "The last message must have role 'user': the Claude CLI cannot continue a partial assistant message.")
+                "The last message must have role 'user' or 'tool': the Claude CLI cannot continue a partial assistant message.")
         }
-        return messages
+        return try linkToolResults(messages)
     }
 
     private static func validateMessage(_ value: JSONValue, path: String) throws(APIError) -> ChatMessage {
@@ -121,15 +112,20 @@ extension ChatCompletionRequest {
                 "Invalid value: '\(roleName)'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.")
         }
         switch role {
-        case .tool, .function:
-            throw APIError.unsupportedParameter("\(path).role", "Messages with role '\(roleName)' need client-defined tools, which this service does not support yet.")
+        case .tool:
+            let id = try requiredString(fields, "tool_call_id", path: "\(path).tool_call_id")
+            return ChatMessage(role: role, content: [.toolResult(toolUseID: id, content: try validateToolResultContent(fields["content"], path: "\(path).content"),
+                                                                 isError: false)])
+        case .function:
+            // Legacy: linked to the preceding function_call by position (`linkToolResults`).
+            _ = try requiredString(fields, "name", path: "\(path).name")
+            return ChatMessage(role: role, content: [.toolResult(toolUseID: "", content: try validateToolResultContent(fields["content"], path: "\(path).content"),
+                                                                 isError: false)])
         case .assistant:
-            if case .array(let calls)? = fields["tool_calls"], !calls.isEmpty {
-                throw APIError.unsupportedParameter("\(path).tool_calls", "Assistant tool calls are not supported by this service yet.")
-            }
             let content = fields["content"] ?? .null
-            if content == .null { return ChatMessage(role: role, content: []) }
-            return ChatMessage(role: role, content: try validateContent(content, path: "\(path).content", allowImages: false))
+            var parts: [ContentPart] = content == .null ? [] : try validateContent(content, path: "\(path).content", allowImages: false)
+            parts += try validateToolCalls(fields, path: path)
+            return ChatMessage(role: role, content: parts)
         case .system, .developer, .user:
             guard let content = fields["content"], content != .null else { throw APIError.missingParameter("\(path).content") }
             return ChatMessage(role: role, content: try validateContent(content, path: "\(path).content", allowImages: role == .user))
@@ -280,7 +276,7 @@ extension ChatCompletionRequest {
 
     // MARK: Scalars
 
-    private static func requiredString(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> String {
+    static func requiredString(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> String {
         let param = path ?? key
         guard let value = fields[key], value != .null else { throw APIError.missingParameter(param) }
         guard case .string(let string) = value else {
@@ -290,7 +286,7 @@ extension ChatCompletionRequest {
         return string
     }
 
-    private static func optionalBool(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> Bool? {
+    static func optionalBool(_ fields: [String: JSONValue], _ key: String, path: String? = nil) throws(APIError) -> Bool? {
         guard let value = fields[key], value != .null else { return nil }
         guard case .bool(let bool) = value else {
             throw APIError.invalidType(path ?? key, expected: "a boolean", got: value.typeName)

@@ -13,9 +13,14 @@ public struct ChatCompletionRequest: Equatable, Sendable {
     public var thinkingBudget: Int?
     /// Parameters accepted but not honoured (see README, "Parameter policy"), for the logs.
     public var ignoredParameters: [String]
+    /// Client tools, tool_choice, parallel_tool_calls and response_format.
+    public var tools: TurnTools
+    /// The request used the legacy `functions` / `function_call` form: the answer does too.
+    public var legacyFunctions: Bool
 
     public init(model: String, messages: [ChatMessage], stream: Bool = false, includeUsageInStream: Bool = false,
-                maxTokens: Int? = nil, stopSequences: [String] = [], thinkingBudget: Int? = nil, ignoredParameters: [String] = []) {
+                maxTokens: Int? = nil, stopSequences: [String] = [], thinkingBudget: Int? = nil, ignoredParameters: [String] = [],
+                tools: TurnTools = .none, legacyFunctions: Bool = false) {
         self.model = model
         self.messages = messages
         self.stream = stream
@@ -24,5 +29,7 @@ public struct ChatCompletionRequest: Equatable, Sendable {
         self.stopSequences = stopSequences
         self.thinkingBudget = thinkingBudget
         self.ignoredParameters = ignoredParameters
+        self.tools = tools
+        self.legacyFunctions = legacyFunctions
     }
 }

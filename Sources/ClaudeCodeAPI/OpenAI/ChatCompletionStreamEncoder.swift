@@ -7,6 +7,7 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
     private let writer: any ResponseWriter
     private let identity: CompletionIdentity
     private let includeUsage: Bool
+    private let legacyFunctions: Bool
     private let json = JSONWire()
     private let errorFormat = OpenAIErrorFormat()
     private var headSent = false
@@ -14,10 +15,11 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
     public var hasSentAnything: Bool { headSent || isComplete }
     public private(set) var status = 200
 
-    public init(writer: any ResponseWriter, identity: CompletionIdentity, includeUsage: Bool) {
+    public init(writer: any ResponseWriter, identity: CompletionIdentity, includeUsage: Bool, legacyFunctions: Bool = false) {
         self.writer = writer
         self.identity = identity
         self.includeUsage = includeUsage
+        self.legacyFunctions = legacyFunctions
     }
 
     public mutating func send(_ event: TurnEvent) throws(ClientDisconnected) {
@@ -29,9 +31,17 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
         case .reasoning(let text):
             try startStream()
             try emit(ChatCompletionChunk.reasoning(identity, text))
+        case .toolCallStarted(let index, let id, let name):
+            guard !legacyFunctions || index == 0 else { return }  // the legacy form has one call
+            try startStream()
+            try emit(ChatCompletionChunk.toolCallStart(identity, index: index, id: id, name: name, legacy: legacyFunctions))
+        case .toolCallArguments(let index, let fragment):
+            guard !legacyFunctions || index == 0 else { return }
+            try startStream()
+            try emit(ChatCompletionChunk.toolCallArguments(identity, index: index, fragment: fragment, legacy: legacyFunctions))
         case .finished(let completion):
             try startStream()
-            try emit(ChatCompletionChunk.finish(identity, FinishReason(completion.stopReason)))
+            try emit(ChatCompletionChunk.finish(identity, FinishReason(completion.stopReason, legacyFunctions: legacyFunctions)))
             if includeUsage { try emit(ChatCompletionChunk.usage(identity, Usage(completion.usage))) }
             try writer.write(SSEEncoder.done)
             isComplete = true

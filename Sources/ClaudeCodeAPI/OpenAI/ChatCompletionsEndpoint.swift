@@ -32,15 +32,16 @@ struct ChatCompletionsEndpoint: Sendable {
             let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
             let turn = TurnSpec(
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel,
-                                                  maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget),
+                                                  maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget, tools: chat.tools),
                 executable: executable, includeReasoning: chat.thinkingBudget != nil, stopSequences: chat.stopSequences,
                 requestID: context.request.requestID)
             if chat.stream {
-                var encoder = ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream)
+                var encoder = ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream,
+                                                          legacyFunctions: chat.legacyFunctions)
                 let report = runner.run(turn, encoder: &encoder, writer: context.writer)
                 return Self.outcome(status: encoder.status, report)
             } else {
-                var encoder = ChatCompletionEncoder(writer: context.writer, identity: identity)
+                var encoder = ChatCompletionEncoder(writer: context.writer, identity: identity, legacyFunctions: chat.legacyFunctions)
                 let report = runner.run(turn, encoder: &encoder, writer: context.writer)
                 return Self.outcome(status: encoder.status, report)
             }

@@ -22,4 +22,8 @@ public enum ContentPart: Equatable, Sendable {
     case text(String)
     /// An image given inline as a `data:` URL (the service never fetches URLs).
     case image(mediaType: String, base64Data: String)
+    /// A call of a client tool made by the assistant earlier in the conversation.
+    case toolUse(id: String, name: String, input: JSONValue)
+    /// The client's result for that call: a string, or an array of text blocks, in Anthropic's form.
+    case toolResult(toolUseID: String, content: JSONValue, isError: Bool)
 }

@@ -4,12 +4,14 @@ public enum FinishReason: String, Encodable, Sendable {
     case length
     case contentFilter = "content_filter"
     case toolCalls = "tool_calls"
+    /// The legacy `functions` form's name for `tool_calls`.
+    case functionCall = "function_call"
 
-    public init(_ reason: TurnStopReason) {
+    public init(_ reason: TurnStopReason, legacyFunctions: Bool = false) {
         switch reason {
         case .maxTokens, .contextWindowExceeded: self = .length
         case .refusal: self = .contentFilter
-        case .toolUse: self = .toolCalls
+        case .toolUse: self = legacyFunctions ? .functionCall : .toolCalls
         case .endTurn, .stopSequence, .pauseTurn: self = .stop
         }
     }

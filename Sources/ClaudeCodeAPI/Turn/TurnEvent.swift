@@ -3,6 +3,10 @@
 public enum TurnEvent: Equatable, Sendable {
     case text(String)
     case reasoning(String)
+    /// The model starts calling a client tool: `index` counts the calls of the turn from 0.
+    case toolCallStarted(index: Int, id: String, name: String)
+    /// A piece of the JSON arguments of call `index`, as the model writes them.
+    case toolCallArguments(index: Int, fragment: String)
     case finished(TurnCompletion)
     case failed(APIError)
 }
@@ -11,10 +15,26 @@ public enum TurnEvent: Equatable, Sendable {
 public struct TurnCompletion: Equatable, Sendable {
     public var stopReason: TurnStopReason
     public var usage: CLIUsage
+    /// The client tool calls the turn ended with (stop reason `toolUse`), complete.
+    public var toolCalls: [TurnToolCall]
 
-    public init(stopReason: TurnStopReason, usage: CLIUsage) {
+    public init(stopReason: TurnStopReason, usage: CLIUsage, toolCalls: [TurnToolCall] = []) {
         self.stopReason = stopReason
         self.usage = usage
+        self.toolCalls = toolCalls
+    }
+}
+
+/// One complete call of a client tool: upstream's id, the tool's name, its arguments as JSON text.
+public struct TurnToolCall: Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
     }
 }
 

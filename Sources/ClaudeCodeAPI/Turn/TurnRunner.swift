@@ -103,15 +103,25 @@ public struct TurnRunner: Sendable {
         } catch {
             return .failedBeforeOutput("cannot start the CLI: \(error)")
         }
-        session.send(line: invocation.standardInput)
-        session.closeInput()
-        return drive(session, turn: turn, encoder: &encoder, delivery: &delivery, writer: writer)
+        return drive(session, invocation: invocation, turn: turn, encoder: &encoder, delivery: &delivery, writer: writer)
     }
 
     /// Runs the turn to its end, whatever ends it, and always ends the process group.
-    private func drive<Encoder: TurnEncoder>(_ session: CLISession, turn: TurnSpec, encoder: inout Encoder, delivery: inout Delivery,
-                                             writer: any ResponseWriter) -> Attempt {
+    private func drive<Encoder: TurnEncoder>(_ session: CLISession, invocation: CLIInvocation, turn: TurnSpec, encoder: inout Encoder,
+                                             delivery: inout Delivery, writer: any ResponseWriter) -> Attempt {
         var translator = TurnTranslator(includeReasoning: turn.includeReasoning, stopSequences: turn.stopSequences)
+        var policy = ToolOutputPolicy(turn.invocation.tools)
+        let bridge = ToolBridge(tools: invocation.tools)
+        // With client tools the CLI asks the MCP server (us) over the control channel at any time: stdin stays open.
+        let keepsInputOpen = !invocation.tools.isEmpty
+        func answerControl(_ event: CLIEvent) {
+            guard case .controlRequest(let request) = event else { return }
+            switch bridge.answer(request) {
+            case .respond(let response): session.sendControlResponse(to: request.requestID, response)
+            case .refuse(let message): session.sendControlError(to: request.requestID, message: message)
+            case .hold: break
+            }
+        }
         let limits = ProcessPoller.Limits(
             deadline: clock.now() + .seconds(configuration.requestTimeoutSeconds),
             stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
@@ -120,8 +130,34 @@ public struct TurnRunner: Sendable {
         // The turn's deadline also holds while a write to a slow client is blocked.
         writer.writeDeadline = limits.deadline
 
-        let ending = session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
-            for output in translator.consume(event) { try delivery.sendOrThrow(output, to: &encoder) }
+        // Prior turns with tool blocks go in one at a time, each user line acknowledged by a result, before the prompt.
+        var ending: ProcessPoller.Ending?
+        switch invocation.input {
+        case .line(let line):
+            session.send(line: line)
+        case .handshake(let lines):
+            for line in lines where ending == nil {
+                switch line {
+                case .priorUser(let bytes):
+                    session.send(line: bytes)
+                    let acknowledged = session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+                        answerControl(event)
+                        if case .result = event { return .done }
+                        return .more
+                    }, onIdle: { () throws(ClientDisconnected) in try encoder.idle() })
+                    if acknowledged != .consumerFinished { ending = acknowledged }
+                case .priorAssistant(let bytes), .prompt(let bytes):
+                    session.send(line: bytes)
+                }
+            }
+        }
+        if !keepsInputOpen { session.closeInput() }
+
+        let finalEnding = ending ?? session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+            answerControl(event)
+            for output in translator.consume(event) {
+                for shown in policy.filter(output) { try delivery.sendOrThrow(shown, to: &encoder) }
+            }
             return translator.isFinished ? .done : .more
         }, onIdle: { () throws(ClientDisconnected) in
             try encoder.idle()
@@ -130,13 +166,15 @@ public struct TurnRunner: Sendable {
 
         let grace = configuration.killGraceMilliseconds
         var finalEvents: [TurnEvent] = []
-        switch ending {
+        switch finalEnding {
         case .consumerFinished where translator.finishedBeforeResult:
-            // Cut at max_tokens or a stop sequence: stop the CLI before it asks upstream for more.
+            // Cut at max_tokens, a stop sequence or a tool call: SIGKILL the group at once, before the CLI can ask
+            // upstream for more (between a tool call and its follow-up request SIGTERM does not stop it).
             writer.end()
-            delivery.report.cliExit = session.end(.terminate(graceMilliseconds: 0))
+            delivery.report.cliExit = session.end(.kill)
         case .consumerFinished:
             writer.end()  // the client has its answer; the CLI's exit is not its concern
+            session.closeInput()
             delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
         case .outputEnded:
             delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
@@ -192,7 +230,7 @@ private struct Delivery {
         switch event {
         case .failed(let error): if report.failure == nil { report.failure = error }
         case .finished(let completion): report.completion = completion
-        case .text, .reasoning: break
+        case .text, .reasoning, .toolCallStarted, .toolCallArguments: break
         }
         do { try encoder.send(event) } catch {
             report.clientDisconnected = true

@@ -28,6 +28,11 @@ public struct TurnTranslator {
     private var lastRetry: CLIRetry?
     /// Usage of the message streaming now, from its message_start and message_delta.
     private var messageUsage = CLIUsage()
+    /// Tool calls of the message streaming now, in order, and the content block index of each.
+    private var messageToolCalls: [TurnToolCall] = []
+    private var toolCallOfBlock: [Int: Int] = [:]
+    /// Tool calls seen only in `assistant` events of messages that never streamed.
+    private var unstreamedToolCalls: [TurnToolCall] = []
     public private(set) var isFinished = false
     /// The turn was finished here, before the CLI's result: the CLI must be stopped, not waited for.
     public private(set) var finishedBeforeResult = false
@@ -54,7 +59,19 @@ public struct TurnTranslator {
             messageUsage = usage
             messageText = []
             messageReasoning = []
+            messageToolCalls = []
+            toolCallOfBlock = [:]
             return []
+        case .toolUseStart(let block, let id, let name):
+            let index = messageToolCalls.count
+            toolCallOfBlock[block] = index
+            messageToolCalls.append(TurnToolCall(id: id, name: name, arguments: ""))
+            // Text held back by a stop sequence that never came belongs before the call.
+            return show(stopMatcher.finish()) + [.toolCallStarted(index: index, id: id, name: name)]
+        case .inputJSONDelta(let block, let fragment):
+            guard let index = toolCallOfBlock[block], !fragment.isEmpty else { return [] }
+            messageToolCalls[index].arguments += fragment
+            return [.toolCallArguments(index: index, fragment: fragment)]
         case .textDelta(_, let text):
             messageText.append(contentsOf: text.utf8)
             var events = show(content.advance(committed: committedText, current: messageText))
@@ -76,11 +93,23 @@ public struct TurnTranslator {
         case .messageDelta(let reason, let outputTokens):
             if let reason { stopReason = reason }
             if let outputTokens { messageUsage.outputTokens = outputTokens }
+            if reason == "tool_use" && !messageToolCalls.isEmpty {
+                // The model called client tools: the turn ends here. Nothing runs on the server, and the CLI is
+                // stopped before it could send a second request upstream.
+                return finishWithToolCalls(messageToolCalls, usage: messageUsage)
+            }
             guard reason == "max_tokens" else { return [] }
             isFinished = true
             finishedBeforeResult = true
             return show(stopMatcher.finish()) + [.finished(TurnCompletion(stopReason: .maxTokens, usage: messageUsage))]
         case .messageStop(let abandoned):
+            if abandoned && !messageToolCalls.isEmpty {
+                // A retry would stream the calls again with new ids: the client has the first ones already.
+                isFinished = true
+                let error = APIError.toolCallInterrupted()
+                failure = error
+                return [.failed(error)]
+            }
             if !abandoned {
                 committedText += messageText
                 committedReasoning += messageReasoning
@@ -94,7 +123,18 @@ public struct TurnTranslator {
             if message.hasText, !message.isSynthetic, message.id == nil || message.id != streamingMessageID {
                 unstreamedText.append(contentsOf: message.text.utf8)
             }
+            if !message.toolUses.isEmpty, message.id == nil || message.id != streamingMessageID {
+                unstreamedToolCalls += message.toolUses.map { TurnToolCall(id: $0.id, name: $0.name, arguments: $0.input.jsonText) }
+            }
             return []
+        case .controlRequest(let request) where request.subtype == "can_use_tool" && !unstreamedToolCalls.isEmpty:
+            // The non-streaming fallback: the calls came only in `assistant` events, and the CLI now asks to run one.
+            var events: [TurnEvent] = []
+            events += show(content.advance(committed: committedText + messageText + unstreamedText))
+            for (index, call) in unstreamedToolCalls.enumerated() {
+                events += [.toolCallStarted(index: index, id: call.id, name: call.name), .toolCallArguments(index: index, fragment: call.arguments)]
+            }
+            return events + finishWithToolCalls(unstreamedToolCalls, usage: messageUsage)
         case .result(let result):
             return finish(with: result)
         case .controlRequest, .controlResponse, .other:
@@ -129,6 +169,17 @@ public struct TurnTranslator {
             ?? TurnStopReason(cliStopReason: result.stopReason ?? stopReason)
         events.append(.finished(TurnCompletion(stopReason: reason, usage: result.usage)))
         return events
+    }
+
+    private mutating func finishWithToolCalls(_ calls: [TurnToolCall], usage: CLIUsage) -> [TurnEvent] {
+        isFinished = true
+        finishedBeforeResult = true
+        let complete = calls.map { call in
+            var call = call
+            if call.arguments.isEmpty { call.arguments = "{}" }
+            return call
+        }
+        return [.finished(TurnCompletion(stopReason: .toolUse, usage: usage, toolCalls: complete))]
     }
 
     /// New text, through the stop sequences.
