@@ -35,6 +35,7 @@ public final class APIApplication: HTTPHandler {
         let openAI = OpenAIErrorFormat()
         ChatCompletionsEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger)
             .register(in: &router, errorFormat: openAI)
+        MessagesEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger).register(in: &router)
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
         StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
@@ -73,8 +74,8 @@ public final class APIApplication: HTTPHandler {
                 return context.fail(.notFound(path: request.path))
             }
             return route.handler(context)
-        case .methodNotAllowed(let allowed):
-            return context(defaultErrorFormat).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+        case .methodNotAllowed(let allowed, let format):
+            return context(format).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
         case .notFound:
             return context(defaultErrorFormat).fail(.notFound(path: request.path))
         }
