@@ -33,30 +33,19 @@ struct MessagesEndpoint: Sendable {
             logger.debug("ignored parameters", ["request_id": .string(context.request.requestID),
                                                 "params": .string(request.ignoredParameters.joined(separator: ","))])
         }
-        var outcome = admission.withSlot(context, model: request.model) {
+        var outcome = admission.withSlot(context, model: request.model) { () -> RequestOutcome in
             let turn = TurnSpec(
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: request.messages), cliModel: cliModel,
                                                   maxTokens: request.maxTokens, thinkingBudget: request.thinkingBudget, tools: request.tools),
                 executable: executable, includeReasoning: request.thinkingBudget != nil, stopSequences: request.stopSequences,
                 requestID: context.request.requestID)
-            if request.stream {
-                var encoder = MessagesStreamEncoder(writer: context.writer, model: request.model)
-                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
-                return Self.outcome(status: encoder.status, report)
-            } else {
-                var encoder = MessagesEncoder(writer: context.writer, model: request.model)
-                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
-                return Self.outcome(status: encoder.status, report)
-            }
+            return runner.respond(turn, streaming: request.stream, writer: context.writer,
+                                  streamingEncoder: { MessagesStreamEncoder(writer: context.writer, model: request.model) },
+                                  bufferedEncoder: { MessagesEncoder(writer: context.writer, model: request.model) },
+                                  finishReason: { AnthropicMessage.stop($0).reason })
         }
         outcome.model = request.model
         outcome.stream = request.stream
-        return outcome
-    }
-
-    private static func outcome(status: Int, _ report: TurnReport) -> RequestOutcome {
-        var outcome = RequestOutcome(status: status, turn: report)
-        outcome.finishReason = report.completion.map { AnthropicMessage.stop($0.stopReason).reason }
         return outcome
     }
 }
