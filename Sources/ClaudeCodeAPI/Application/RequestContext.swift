@@ -10,6 +10,25 @@ public struct RequestContext {
     public let parameters: [String: String]
     /// The wire format of errors on this route's API surface.
     public let errorFormat: any ErrorFormat
+    /// The key the request presented, when keys are on and the route needs one.
+    public internal(set) var apiKey: APIKey?
+    private let headers: HeaderAddingResponseWriter
+
+    init(request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter, parameters: [String: String],
+         errorFormat: any ErrorFormat) {
+        let headers = HeaderAddingResponseWriter(writer)
+        self.request = request
+        self.body = body
+        self.writer = headers
+        self.parameters = parameters
+        self.errorFormat = errorFormat
+        self.headers = headers
+    }
+
+    /// Headers for whatever response this request gets from now on (success or error).
+    public func addResponseHeaders(_ added: [HTTPHeader]) {
+        headers.add(added)
+    }
 
     /// Answers with `error` and returns what to log.
     public func fail(_ error: APIError) -> RequestOutcome {

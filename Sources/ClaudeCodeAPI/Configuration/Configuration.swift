@@ -37,6 +37,10 @@ public struct Configuration: Sendable {
     public var drainTimeoutSeconds: Int
     /// How long a worker may spend receiving one request from the socket before the connection is dropped.
     public var requestReadTimeoutMilliseconds: Int
+    /// The client key file; nil leaves the service open to anyone who can reach it.
+    public var apiKeysFile: String?
+    /// Limits for keys whose line sets none (nil values: unlimited).
+    public var keyDefaults: KeyLimits
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -81,7 +85,10 @@ public struct Configuration: Sendable {
             cliEnvironment: cliEnvironment,
             killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
             drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
-            requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000))
+            requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000),
+            apiKeysFile: reader.string("CCA_API_KEYS_FILE"),
+            keyDefaults: KeyLimits(maxConcurrent: try reader.optionalInteger("CCA_KEY_DEFAULT_MAX_CONCURRENT", in: 1...1_000_000),
+                                   requestsPerMinute: try reader.optionalInteger("CCA_KEY_DEFAULT_RPM", in: 1...1_000_000)))
     }
 }
 
@@ -106,6 +113,11 @@ private struct EnvironmentReader {
             throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
+    }
+
+    func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard string(name) != nil else { return nil }
+        return try integer(name, default: 0, in: range)
     }
 
     func octal(_ name: String, default fallback: Int) throws(ConfigurationError) -> Int {
