@@ -7,11 +7,16 @@ import PackageDescription
 // Dependencies point one way:
 //   claude-code-api (executable) -> FastCGI (transport) ----> HTTPCore, SystemCalls
 //                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, CLibCrypto
+//                                -> ArgumentParser (the `keys` subcommands)
 // The transport never imports the application, and the application never imports the transport.
 let package = Package(
     name: "claude-code-api",
     products: [
         .executable(name: "claude-code-api", targets: ["claude-code-api"]),
+    ],
+    dependencies: [
+        // The `keys` subcommands of the executable (`claude-code-api` alone is the server).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // libfcgi's C API, from Debian's libfcgi-dev. Only the FastCGI target imports it.
@@ -41,7 +46,8 @@ let package = Package(
         // Wires configuration, the FastCGI server, the application and the signals together.
         .executableTarget(
             name: "claude-code-api",
-            dependencies: ["ClaudeCodeAPI", "FastCGI", "HTTPCore", "SystemCalls"]
+            dependencies: ["ClaudeCodeAPI", "FastCGI", "HTTPCore", "SystemCalls",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The application in-process: an in-memory transport and a scripted CLI.
         .testTarget(
