@@ -186,6 +186,32 @@ struct APIKeyAuthenticationTests {
         }
     }
 
+    @Test("a turn refused for want of a CLI slot (429 server_busy) gives the key's request token back")
+    func busyServiceRefundsToken() throws {
+        let launches = Counter()
+        let launcher = ScriptedProcessLauncher {
+            launches.increment()
+            return launches.value == 1 ? [.hang] : Fixtures.lines("bare_partial_stream.jsonl").map { .line($0) }
+        }
+        try withKeys([KeyFile.line("alice", Self.aliceKey, "rpm=1"), KeyFile.line("bob", Self.bobKey)],
+                     environment: ["CCA_MAX_CONCURRENT_CLI": "1", "CCA_QUEUE_TIMEOUT_MS": "50", "CCA_REQUEST_TIMEOUT_SECONDS": "2"],
+                     launcher: launcher, clock: SystemClock()) { app, _ in
+            let finished = Counter()
+            let busy = Thread {
+                app.send("POST", "/v1/chat/completions", body: chatBody(), headers: ["x-api-key": Self.bobKey])
+                finished.increment()
+            }
+            busy.start()
+            #expect(waitUntil(seconds: 10) { app.application.slots.snapshot.busy == 1 })
+            let alice = ["x-api-key": Self.aliceKey]
+            let refused = app.send("POST", "/v1/chat/completions", body: chatBody(), headers: alice)
+            #expect(refused.status == 429 && error(refused)["code"] as? String == "server_busy")
+            // The hanging turn ends at its 2 s deadline (cancelInFlight would end later turns too).
+            #expect(waitUntil(seconds: 10) { finished.value == 1 && app.application.slots.snapshot.busy == 0 })
+            #expect(app.send("POST", "/v1/chat/completions", body: chatBody(), headers: alice).status == 200)
+        }
+    }
+
     @Test("a request refused before its turn (bad body) spends none of the key's rpm")
     func invalidRequestsAreFree() throws {
         try withKeys([KeyFile.line("alice", Self.aliceKey, "rpm=1")]) { app, _ in
