@@ -47,8 +47,8 @@ public final class KeyLimiter: Sendable {
             if var bucket = entry.bucket {
                 guard bucket.take(now: now) else {
                     table[key.name] = entry
-                    let wait = bucket.nanosecondsUntilNextToken(now: now)
-                    return .refused(.keyRateLimited(rpm: bucket.capacity, retryAfterSeconds: max(1, Int((wait + 999_999_999) / 1_000_000_000)),
+                    let wait = Int((bucket.nanosecondsUntilNextToken(now: now) + 999_999_999) / 1_000_000_000)
+                    return .refused(.keyRateLimited(rpm: bucket.capacity, retryAfterSeconds: max(1, wait),
                                                     rateLimit: Self.state(of: bucket, now: now)))
                 }
                 entry.bucket = bucket
@@ -77,6 +77,7 @@ public final class KeyLimiter: Sendable {
     }
 
     private static func state(of bucket: TokenBucket, now: UInt64) -> RateLimitState {
-        RateLimitState(limit: bucket.capacity, remaining: bucket.available(now: now), resetNanoseconds: bucket.nanosecondsUntilFull(now: now))
+        RateLimitState(limit: bucket.capacity, remaining: bucket.available(now: now),
+                       resetNanoseconds: bucket.nanosecondsUntilFull(now: now))
     }
 }

@@ -10,6 +10,7 @@ public struct KeyLimits: Sendable, Equatable {
 
     /// These limits, with `defaults` where this key has none.
     public func orDefaults(_ defaults: KeyLimits) -> KeyLimits {
-        KeyLimits(maxConcurrent: maxConcurrent ?? defaults.maxConcurrent, requestsPerMinute: requestsPerMinute ?? defaults.requestsPerMinute)
+        KeyLimits(maxConcurrent: maxConcurrent ?? defaults.maxConcurrent,
+                  requestsPerMinute: requestsPerMinute ?? defaults.requestsPerMinute)
     }
 }

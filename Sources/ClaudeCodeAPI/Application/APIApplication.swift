@@ -63,7 +63,8 @@ public final class APIApplication: HTTPHandler {
             let count = try keys.reload()
             logger.info("API keys reloaded", ["file": .string(keys.path), "keys": .int(count)])
         } catch {
-            logger.error("API keys not reloaded: the previous keys stay in force", ["error": .string(error.description), "keys": .int(keys.count)])
+            logger.error("API keys not reloaded: the previous keys stay in force",
+                         ["error": .string(error.description), "keys": .int(keys.count)])
         }
     }
 
