@@ -414,3 +414,14 @@ def test_an_open_service_says_so_once_at_start(fake_stack):
     assert started.get("api_keys") == "off", started
     warnings = [line for line in fake_stack.log_lines() if "API keys are off" in line.get("msg", "")]
     assert len(warnings) == 1 and warnings[0]["level"] == "warning", warnings
+
+
+def test_browsers_may_send_x_api_key_and_read_the_rate_limit_headers(keyed):
+    preflight = httpx.request("OPTIONS", keyed.stack.base_url + "/v1/chat/completions", timeout=10,
+                              headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                                       "Access-Control-Request-Headers": "x-api-key, content-type"})
+    assert preflight.status_code == 204
+    assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    resp = chat(keyed.stack, {"x-api-key": KEYS["bob"], "Origin": "https://app.example"})
+    exposed = resp.headers["access-control-expose-headers"].lower()
+    assert all(f"x-ratelimit-{name}-requests" in exposed for name in ("limit", "remaining", "reset")), exposed
