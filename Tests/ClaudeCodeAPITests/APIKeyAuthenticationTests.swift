@@ -1,4 +1,6 @@
 import Foundation
+import HTTPCore
+import Synchronization
 import Testing
 @testable import ClaudeCodeAPI
 
@@ -159,6 +161,34 @@ struct APIKeyAuthenticationTests {
         }
     }
 
+    @Test("a key's place is free once its answer is complete, while the CLI is still exiting")
+    func placeFreedAtResponseEnd() throws {
+        let launches = Counter()
+        let launcher = ScriptedProcessLauncher {
+            launches.increment()
+            // The first CLI answers, then lingers (the service waits up to 1 s for it to exit by itself).
+            return Fixtures.lines("bare_partial_stream.jsonl").map { .line($0) } + (launches.value == 1 ? [.hang] : [])
+        }
+        try withKeys([KeyFile.line("alice", Self.aliceKey, "max_concurrent=1")], launcher: launcher, clock: SystemClock()) { app, _ in
+            let alice = ["x-api-key": Self.aliceKey]
+            let first = EndSignallingResponseWriter()
+            let finished = Counter()
+            let body = chatBody()
+            let running = Thread {
+                app.application.handle(HTTPRequest(method: .post, path: "/v1/chat/completions", headers: alice, contentLength: body.utf8.count,
+                                                   requestID: "first", remoteAddress: "127.0.0.1"),
+                                       body: BufferedBody(body), writer: first)
+                finished.increment()
+            }
+            running.start()
+            #expect(waitUntil(seconds: 10) { first.hasEnded })
+            // Without the early release this is 429 per_key_concurrency: the first turn's CLI has not exited yet.
+            #expect(app.send("POST", "/v1/chat/completions", body: chatBody(), headers: alice).status == 200)
+            #expect(waitUntil(seconds: 10) { finished.value == 1 })
+            #expect(first.status == 200)
+        }
+    }
+
     @Test("rpm: over it, 429 rate_limit_exceeded with Retry-After and x-ratelimit-*; successes carry x-ratelimit-* too")
     func perKeyRate() throws {
         try withKeys([KeyFile.line("alice", Self.aliceKey, "rpm=2"), KeyFile.line("bob", Self.bobKey)]) { app, _ in
@@ -220,4 +250,20 @@ struct APIKeyAuthenticationTests {
             #expect(app.send("POST", "/v1/chat/completions", body: chatBody(), headers: alice).status == 200)
         }
     }
+}
+
+/// A recording writer that tells another thread when the response has ended.
+final class EndSignallingResponseWriter: ResponseWriter, @unchecked Sendable {
+    private let base = RecordingResponseWriter()
+    private let endSignal = Mutex(false)
+    var hasEnded: Bool { endSignal.withLock { $0 } }
+    var status: Int? { base.status }
+    func writeHead(status: Int, headers: [HTTPHeader]) throws(ClientDisconnected) { try base.writeHead(status: status, headers: headers) }
+    func write(_ bytes: [UInt8]) throws(ClientDisconnected) { try base.write(bytes) }
+    func flush() throws(ClientDisconnected) { try base.flush() }
+    func end() {
+        base.end()
+        endSignal.withLock { $0 = true }
+    }
+    var disconnectDescriptor: Int32? { base.disconnectDescriptor }
 }

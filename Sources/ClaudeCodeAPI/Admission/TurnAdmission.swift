@@ -36,7 +36,8 @@ public struct TurnAdmission: Sendable {
 
     /// Runs `turn` holding its key's place (when the request has a key) and a CLI slot, or answers why it cannot run.
     /// The key's `x-ratelimit-*` headers go on whatever response follows. A turn that never starts (no slot, client
-    /// gone) gives its key's request token back.
+    /// gone) gives its key's request token back. The key's place is given back when the response ends, or when the turn
+    /// does, whichever comes first.
     public func withSlot(_ context: RequestContext, model: String?, _ turn: () -> RequestOutcome) -> RequestOutcome {
         var pass: KeyPass?
         if let key = context.apiKey {
@@ -63,6 +64,8 @@ public struct TurnAdmission: Sendable {
             pass?.giveBack()
             return .clientGone(model: model)
         }
+        // The key's place is free as soon as the client has its answer (the CLI may take a moment more to exit).
+        if let pass { context.whenResponseEnds { pass.release() } }
         defer { pass?.release() }
         return turn()
     }
