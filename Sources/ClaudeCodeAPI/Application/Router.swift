@@ -14,7 +14,8 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `methods` on each of `paths` (aliases such as `/models` beside `/v1/models`).
-    public mutating func add(_ methods: [HTTPMethod], _ paths: [String], access: Route.Access = .public,
+    /// Routes need a key unless registered otherwise: a new surface is behind the keys without asking.
+    public mutating func add(_ methods: [HTTPMethod], _ paths: [String], access: Route.Access = .apiKey,
                              errorFormat: any ErrorFormat, handler: @escaping Route.Handler) {
         for path in paths {
             routes.append(Route(methods: methods, pattern: PathPattern(path), access: access, errorFormat: errorFormat, handler: handler))

@@ -37,6 +37,10 @@ public struct Configuration: Sendable {
     public var requestReadTimeoutMilliseconds: Int
     /// How long one write to a slow client may block before the client is dropped (below nginx's `send_timeout`).
     public var clientWriteTimeoutSeconds: Int
+    /// The client key file; nil leaves the service open to anyone who can reach it.
+    public var apiKeysFile: String?
+    /// Limits for keys whose line sets none (nil values: unlimited).
+    public var keyDefaults: KeyLimits
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -86,7 +90,10 @@ public struct Configuration: Sendable {
             killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
             drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
             requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000),
-            clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600))
+            clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600),
+            apiKeysFile: reader.string("CCA_API_KEYS_FILE"),
+            keyDefaults: KeyLimits(maxConcurrent: try reader.optionalInteger("CCA_KEY_DEFAULT_MAX_CONCURRENT", in: 1...1_000_000),
+                                   requestsPerMinute: try reader.optionalInteger("CCA_KEY_DEFAULT_RPM", in: 1...1_000_000)))
     }
 }
 
@@ -111,6 +118,11 @@ private struct EnvironmentReader {
             throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
+    }
+
+    func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard string(name) != nil else { return nil }
+        return try integer(name, default: 0, in: range)
     }
 
     func octal(_ name: String, default fallback: Int) throws(ConfigurationError) -> Int {
