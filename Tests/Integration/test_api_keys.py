@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import traceback
 import time
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import pytest
 
 from conftest import real_cli_path
 from stack import responder_binary
-from support import iter_sse_data, unique, wait_until
+from support import ChatStream, unique, wait_until
 
 MODEL = "claude-sonnet-4-5"
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
@@ -79,18 +80,17 @@ def stream_in_thread(stack, headers: dict, prompt: str):
 
     def run():
         try:
-            with httpx.Client(timeout=TIMEOUT) as c:
-                body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": prompt}]}
-                with c.stream("POST", stack.base_url + "/v1/chat/completions", json=body, headers=headers) as resp:
-                    outcome["status"] = resp.status_code
-                    for payload in iter_sse_data(resp.iter_lines()):
-                        outcome["payloads"].append(payload)
-                        outcome["last_at"] = time.monotonic()
-                        if payload != "[DONE]" and any((ch.get("delta") or {}).get("content")
-                                                       for ch in json.loads(payload).get("choices") or []):
-                            first.set()
-        except httpx.HTTPError as err:
-            outcome["error"] = repr(err)
+            body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+            with ChatStream(stack, body, timeout=60.0, headers=headers) as stream:
+                outcome["status"] = stream.status
+                while (payload := stream.next_payload()) is not None:
+                    outcome["payloads"].append(payload)
+                    outcome["last_at"] = time.monotonic()
+                    if payload != "[DONE]" and any((ch.get("delta") or {}).get("content")
+                                                   for ch in json.loads(payload).get("choices") or []):
+                        first.set()
+        except Exception:  # reported to the test through the outcome
+            outcome["error"] = traceback.format_exc()
         finally:
             first.set()
 
@@ -418,10 +418,10 @@ def test_an_open_service_says_so_once_at_start(fake_stack):
 
 def test_browsers_may_send_x_api_key_and_read_the_rate_limit_headers(keyed):
     preflight = httpx.request("OPTIONS", keyed.stack.base_url + "/v1/chat/completions", timeout=10,
-                              headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                              headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
                                        "Access-Control-Request-Headers": "x-api-key, content-type"})
     assert preflight.status_code == 204
     assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
-    resp = chat(keyed.stack, {"x-api-key": KEYS["bob"], "Origin": "https://app.example"})
+    resp = chat(keyed.stack, {"x-api-key": KEYS["bob"], "Origin": "http://localhost:3000"})
     exposed = resp.headers["access-control-expose-headers"].lower()
     assert all(f"x-ratelimit-{name}-requests" in exposed for name in ("limit", "remaining", "reset")), exposed
