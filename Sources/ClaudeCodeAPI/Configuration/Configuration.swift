@@ -37,6 +37,12 @@ public struct Configuration: Sendable {
     public var requestReadTimeoutMilliseconds: Int
     /// How long one write to a slow client may block before the client is dropped (below nginx's `send_timeout`).
     public var clientWriteTimeoutSeconds: Int
+    /// Where the stored responses live (`CCA_STATE_DIR`, else systemd's `STATE_DIRECTORY`); nil: nothing is stored.
+    public var stateDirectory: String? = nil
+    /// How long a stored response is kept (`CCA_RESPONSES_TTL_HOURS`).
+    public var responsesTTLHours = 720
+    /// The most bytes of stored responses one owner keeps; past it, its oldest go (`CCA_RESPONSES_MAX_MB_PER_OWNER`).
+    public var responsesMaxBytesPerOwner = 256 << 20
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -62,7 +68,7 @@ public struct Configuration: Sendable {
         }
         cliEnvironment["PATH"] = env["CCA_CLI_PATH_ENV"] ?? "/usr/local/bin:/usr/bin:/bin"
 
-        return Configuration(
+        var configuration = Configuration(
             listenPath: reader.string("CCA_LISTEN"),
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
             socketGroup: reader.string("CCA_SOCKET_GROUP"),
@@ -87,6 +93,10 @@ public struct Configuration: Sendable {
             drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
             requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000),
             clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600))
+        configuration.stateDirectory = reader.string("CCA_STATE_DIR") ?? reader.string("STATE_DIRECTORY")
+        configuration.responsesTTLHours = try reader.integer("CCA_RESPONSES_TTL_HOURS", default: 720, in: 1...87_600)
+        configuration.responsesMaxBytesPerOwner = try reader.integer("CCA_RESPONSES_MAX_MB_PER_OWNER", default: 256, in: 1...1_048_576) << 20
+        return configuration
     }
 }
 
