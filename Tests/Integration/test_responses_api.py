@@ -101,6 +101,18 @@ def test_a_function_call_round_trip_with_function_call_output(client, claude_mod
     assert "Continue from where you left off" not in json.dumps(second["messages"])
 
 
+def test_a_function_call_answered_through_previous_response_id(client, claude_model, mock_upstream):
+    token = unique("fnchain")
+    first = client.responses.create(model=claude_model, tools=[WEATHER], input=f"MOCK:call=get_weather {token}")
+    [call] = [item for item in first.output if item.type == "function_call"]
+    final = client.responses.create(model=claude_model, tools=[WEATHER], previous_response_id=first.id,
+                                    input=[{"type": "function_call_output", "call_id": call.call_id, "output": "rainy"}])
+    assert final.output_text == "Tool results: rainy"
+    messages = plain(upstream_for(mock_upstream, token)[1]["messages"])
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[-1]["content"] == [{"type": "tool_result", "tool_use_id": call.call_id, "content": "rainy"}]
+
+
 def test_streamed_function_calls_come_as_argument_deltas(client, claude_model):
     events = list(client.responses.create(model=claude_model, tools=[WEATHER], stream=True,
                                           input=f"MOCK:call=get_weather {unique()}"))
@@ -191,3 +203,61 @@ def test_the_openai_agents_sdk_runs_a_tool_loop_with_its_default_responses_model
     requests = upstream_for(mock_upstream, token)
     assert len(requests) == 2
     assert "Use the tool." in json.dumps(requests[1]["system"])
+
+
+def test_sigkill_during_stored_writes_leaves_a_sound_database_with_every_completed_response(make_stack, tmp_path, claude_model):
+    """Rounds of concurrent stored responses with large inputs (every write is ~300 KB, fsynced), the responder
+    SIGKILLed once a few have completed while the rest are being answered and written; then the file passes
+    `PRAGMA integrity_check` and a fresh responder serves every response a client saw complete."""
+    import os
+    import signal
+    import threading
+
+    state = tmp_path / "state"
+    padding = "lorem ipsum " * 25_000
+    completed: dict[str, str] = {}
+    for round_number in range(4):
+        stack = make_stack(extra_env={"CCA_STATE_DIR": str(state)}, name=f"crash{round_number}")
+        done = threading.Condition()
+        finished = []
+
+        def one(index: int):
+            body = {"model": claude_model, "input": [
+                {"role": "user", "content": padding}, {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": f"r{round_number} n{index} {unique()}"}]}
+            try:
+                resp = httpx.post(stack.base_url + "/v1/responses", json=body, timeout=30)
+                if resp.status_code == 200:
+                    with done:
+                        completed[resp.json()["id"]] = resp.json()["output"][0]["content"][0]["text"]
+            except httpx.HTTPError:
+                pass  # cut by the kill
+            finally:
+                with done:
+                    finished.append(index)
+                    done.notify_all()
+
+        before = len(completed)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        with done:
+            assert done.wait_for(lambda: len(completed) - before >= 2 or len(finished) == len(threads), timeout=60)
+        os.kill(stack.responder_pid, signal.SIGKILL)
+        for thread in threads:
+            thread.join(timeout=40)
+            assert not thread.is_alive(), "a request hung after the responder was killed"
+    assert len(completed) >= 8
+
+    db = sqlite3.connect(str(state / "responses.sqlite3"))
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        stored = {row[0] for row in db.execute("SELECT id FROM responses")}
+    finally:
+        db.close()
+    assert set(completed) <= stored
+
+    stack = make_stack(extra_env={"CCA_STATE_DIR": str(state)}, name="crash-after")
+    for response_id, text in completed.items():
+        got = httpx.get(stack.base_url + f"/v1/responses/{response_id}", timeout=10)
+        assert got.status_code == 200 and got.json()["output"][0]["content"][0]["text"] == text
