@@ -169,4 +169,33 @@ struct ResponsesAPITests {
         #expect(output.map { $0["type"] as? String ?? "" } == ["reasoning", "message"])
         #expect(((json["usage"] as? [String: Any])?["output_tokens_details"] as? [String: Any])?["reasoning_tokens"] as? Int == 1)
     }
+
+    @Test("in-process: a stored response is served by GET and input_items, continued by previous_response_id, and gone after DELETE")
+    func storedLifecycle() throws {
+        let folder = NSTemporaryDirectory() + "cca-responses-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"), environment: ["CCA_STATE_DIR": folder])
+        let created = app.send("POST", "/v1/responses", body: #"{"model":"claude-sonnet-4-5","input":"hello"}"#)
+        #expect(created.status == 200, "\(created.text)")
+        let id = try #require(created.json["id"] as? String)
+        let got = app.send("GET", "/v1/responses/\(id)")
+        #expect(got.status == 200 && got.json["id"] as? String == id && got.json["output"] != nil)
+        let items = app.send("GET", "/v1/responses/\(id)/input_items")
+        #expect(items.json["object"] as? String == "list" && (items.json["data"] as? [[String: Any]])?.count == 1)
+        let next = app.send("POST", "/v1/responses", body: #"{"model":"claude-sonnet-4-5","input":"again","previous_response_id":"\#(id)"}"#)
+        #expect(next.status == 200 && next.json["previous_response_id"] as? String == id)
+        #expect(app.send("DELETE", "/v1/responses/\(id)").json["deleted"] as? Bool == true)
+        #expect(app.send("GET", "/v1/responses/\(id)").status == 404)
+        let broken = app.send("POST", "/v1/responses", body: #"{"model":"claude-sonnet-4-5","input":"x","previous_response_id":"\#(id)"}"#)
+        #expect(broken.status == 400 && (broken.json["error"] as? [String: Any])?["code"] as? String == "previous_response_not_found")
+    }
+
+    @Test("without a state folder nothing is stored: store is false, previous_response_id is a clear 400")
+    func stateless() throws {
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let created = app.send("POST", "/v1/responses", body: #"{"model":"claude-sonnet-4-5","input":"hello"}"#)
+        #expect(created.status == 200 && created.json["store"] as? Bool == false)
+        let chained = app.send("POST", "/v1/responses", body: #"{"model":"claude-sonnet-4-5","input":"x","previous_response_id":"resp_1"}"#)
+        #expect(chained.status == 400 && (chained.json["error"] as? [String: Any])?["param"] as? String == "previous_response_id")
+    }
 }

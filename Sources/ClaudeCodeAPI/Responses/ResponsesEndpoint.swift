@@ -47,10 +47,11 @@ struct ResponsesEndpoint: Sendable {
         }
         if store == nil { request.store = false }
         var messages = request.instructions.map { [ChatMessage(role: .system, content: [.text($0)])] } ?? []
-        let historyMessages = ResponseItems.messages(history)
-        messages += historyMessages + ResponseItems.messages(request.inputItems)
+        messages += ResponseItems.messages(history)
+        let firstNew = messages.count
+        messages += ResponseItems.messages(request.inputItems)
         do throws(APIError) {
-            try ResponseItems.check(messages, firstNew: messages.count - ResponseItems.messages(request.inputItems).count)
+            try ResponseItems.check(messages, firstNew: firstNew)
         } catch {
             return context.fail(error)
         }
