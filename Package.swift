@@ -6,7 +6,7 @@ import PackageDescription
 //
 // Dependencies point one way:
 //   claude-code-api (executable) -> FastCGI (transport) ----> HTTPCore, SystemCalls
-//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, CLibCrypto
+//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, CLibCrypto, SQLite
 //                                -> ArgumentParser (the `keys` subcommands)
 // The transport never imports the application, and the application never imports the transport.
 let package = Package(
@@ -30,6 +30,13 @@ let package = Package(
             name: "CLibCrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // SQLite's C API, from Debian's libsqlite3-dev. Only the SQLite target imports it.
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // SQLite wrapped once: a connection, prepared statements, typed errors (the stored responses use it).
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
         // Linux calls that Swift's Glibc module does not expose (pipe2, posix_spawn *_np, POLLRDHUP).
         .target(name: "CSystemShims"),
         // Every system call, wrapped once: EINTR retried, errno as a typed error, "would block" as a value.
@@ -42,7 +49,7 @@ let package = Package(
             dependencies: ["CFastCGI", "HTTPCore", "SystemCalls"]
         ),
         // The application: routes, admission, the CLI session and turn, wire formats, errors, config. No FastCGI.
-        .target(name: "ClaudeCodeAPI", dependencies: ["CLibCrypto", "HTTPCore", "SystemCalls"]),
+        .target(name: "ClaudeCodeAPI", dependencies: ["CLibCrypto", "HTTPCore", "SystemCalls", "SQLite"]),
         // Wires configuration, the FastCGI server, the application and the signals together.
         .executableTarget(
             name: "claude-code-api",
@@ -52,7 +59,7 @@ let package = Package(
         // The application in-process: an in-memory transport and a scripted CLI.
         .testTarget(
             name: "ClaudeCodeAPITests",
-            dependencies: ["ClaudeCodeAPI", "HTTPCore", "SystemCalls"],
+            dependencies: ["ClaudeCodeAPI", "HTTPCore", "SystemCalls", "SQLite"],
             resources: [.copy("Fixtures")]
         ),
         // The transport with a trivial handler, spoken to as nginx would over a unix socket.

@@ -42,6 +42,12 @@ public final class APIApplication: HTTPHandler {
         ChatCompletionsEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger)
             .register(in: &router, errorFormat: openAI)
         MessagesEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger).register(in: &router)
+        let responseStore: (any ResponseStore)? = try configuration.stateDirectory.map {
+            try SQLiteResponseStore(directory: $0, ttlSeconds: configuration.responsesTTLHours * 3_600,
+                                    maxBytesPerOwner: configuration.responsesMaxBytesPerOwner)
+        }
+        ResponsesEndpoint(configuration: configuration, admission: admission, runner: runner, store: responseStore, logger: logger)
+            .register(in: &router, errorFormat: openAI)
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
         StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)

@@ -41,6 +41,12 @@ public struct Configuration: Sendable {
     public var apiKeysFile: String?
     /// Limits for keys whose line sets none (nil values: unlimited).
     public var keyDefaults: KeyLimits
+    /// Where the stored responses live (`CCA_STATE_DIR`, else systemd's `STATE_DIRECTORY`); nil: nothing is stored.
+    public var stateDirectory: String? = nil
+    /// How long a stored response is kept (`CCA_RESPONSES_TTL_HOURS`).
+    public var responsesTTLHours = 720
+    /// The most bytes of stored responses one owner keeps; past it, its oldest go (`CCA_RESPONSES_MAX_MB_PER_OWNER`).
+    public var responsesMaxBytesPerOwner = 256 << 20
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -66,7 +72,7 @@ public struct Configuration: Sendable {
         }
         cliEnvironment["PATH"] = env["CCA_CLI_PATH_ENV"] ?? "/usr/local/bin:/usr/bin:/bin"
 
-        return Configuration(
+        var configuration = Configuration(
             listenPath: reader.string("CCA_LISTEN"),
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
             socketGroup: reader.string("CCA_SOCKET_GROUP"),
@@ -94,6 +100,10 @@ public struct Configuration: Sendable {
             apiKeysFile: reader.string("CCA_API_KEYS_FILE"),
             keyDefaults: KeyLimits(maxConcurrent: try reader.optionalInteger("CCA_KEY_DEFAULT_MAX_CONCURRENT", in: 1...1_000_000),
                                    requestsPerMinute: try reader.optionalInteger("CCA_KEY_DEFAULT_RPM", in: 1...1_000_000)))
+        configuration.stateDirectory = reader.string("CCA_STATE_DIR") ?? reader.string("STATE_DIRECTORY")
+        configuration.responsesTTLHours = try reader.integer("CCA_RESPONSES_TTL_HOURS", default: 720, in: 1...87_600)
+        configuration.responsesMaxBytesPerOwner = try reader.integer("CCA_RESPONSES_MAX_MB_PER_OWNER", default: 256, in: 1...1_048_576) << 20
+        return configuration
     }
 }
 

@@ -175,7 +175,7 @@ extension ChatCompletionRequest: RequestValidating {
 
     private static let imageMediaTypes: Set = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
-    private static func validateImage(_ value: JSONValue?, path: String) throws(APIError) -> ContentPart {
+    static func validateImage(_ value: JSONValue?, path: String) throws(APIError) -> ContentPart {
         let url: String
         switch value {
         case .string(let string)?: url = string
