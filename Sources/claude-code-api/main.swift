@@ -1,12 +1,14 @@
 import ClaudeCodeAPI
 import FastCGI
+import Foundation
 import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Wiring only: configuration -> application -> FastCGI server -> signals -> shutdown sequence.
+// Wiring only: configuration -> application -> FastCGI server -> systemd notifications -> signals -> shutdown sequence.
 
+let environment = ProcessInfo.processInfo.environment
 let configuration: Configuration
 do {
     configuration = try Configuration.fromEnvironment()
@@ -23,7 +25,7 @@ let listener: ListeningSocket
 do {
     application = try APIApplication(configuration: configuration, launcher: launcher, logger: logger)
     listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
-        ?? ListeningSocket.inherited()
+        ?? ListeningSocket.activated(environment: environment) ?? ListeningSocket.inherited()
     server = try FastCGIServer(listener: listener, workers: configuration.workers,
                                readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
                                writeTimeoutMilliseconds: configuration.clientWriteTimeoutSeconds * 1_000,
@@ -34,13 +36,21 @@ do {
     exit(1)
 }
 
+let notifier = ServiceNotifier(environment: environment)
+let heartbeat = ServiceHeartbeat(
+    notifier: notifier, watchdogSeconds: ServiceHeartbeat.watchdogSeconds(environment: environment), logger: logger,
+    load: { .init(requestsInFlight: server.requestsInFlight, slots: application.slots.snapshot) },
+    healthy: { server.runningWorkers == configuration.workers })
+
 let signals = SignalWaiter()
 signals.blockInAllThreads()
 server.start()
 logger.info("started", [
-    "listen": .string(listener.path ?? "fd 0"), "workers": .int(configuration.workers),
+    "listen": .string(listener.path ?? "fd \(listener.descriptor)"), "workers": .int(configuration.workers),
     "cli_slots": .int(configuration.maxConcurrentCLI), "cli": .string(configuration.claudePath),
+    "notify": .bool(notifier.isEnabled), "watchdog_ping_seconds": .string(heartbeat.pingIntervalSeconds.map { "\($0)" } ?? "off"),
 ])
+heartbeat.ready()
 
 while true {
     let signal = signals.next()
@@ -52,6 +62,7 @@ while true {
     let shutdown = ShutdownSequence(
         timeouts: .init(drainSeconds: Double(configuration.drainTimeoutSeconds)),
         steps: .init(
+            announceStopping: { heartbeat.stopping() },
             stopAdmitting: { application.stopAdmitting() },
             stopAccepting: {
                 // A socket file we made goes now, so that nginx sends new requests to another instance at once
