@@ -26,6 +26,7 @@ LAYOUT = {
     "usr/local/lib/systemd/system/claude-code-api.socket": 0o644,
     "usr/local/lib/claude-code-api/setup-host": 0o755,
     "usr/local/share/doc/claude-code-api/README.md": 0o644,
+    "usr/local/share/man/man8/claude-code-api.8.gz": 0o644,
     "usr/local/share/claude-code-api/env.example": 0o644,
     "usr/local/share/claude-code-api/keys.example": 0o644,
     "usr/local/share/claude-code-api/nginx-site": 0o644,
