@@ -122,6 +122,21 @@ struct ServiceHeartbeatTests {
         #expect(after.allSatisfy { $0.hasPrefix("STATUS=stopping: ") }, "\(after)")
     }
 
+    @Test("a service manager that cannot be told is logged once, with the socket's address")
+    func sendFailureLogged() throws {
+        var manager: NotifySocket? = try NotifySocket()
+        let address = manager!.address
+        let log = Lines()
+        let heartbeat = Self.heartbeat(manager!, Probe(), watchdogSeconds: nil, log: log)
+        defer { heartbeat.end() }
+        manager = nil
+        heartbeat.ready()
+        heartbeat.stopping()
+        let lines = log.all.filter { $0.contains("cannot send to NOTIFY_SOCKET") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains(address) == true)
+    }
+
     @Test("WATCHDOG_USEC gives the watchdog, unless WATCHDOG_PID names another process")
     func watchdogFromEnvironment() {
         let pid = Syscalls.processID()

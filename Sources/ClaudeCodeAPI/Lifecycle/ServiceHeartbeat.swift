@@ -34,6 +34,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
     private var ended = false
     private var lastStatus: String?
     private var withheld = false
+    private var sendFailed = false
 
     /// `watchdogSeconds`: `WATCHDOG_USEC` in seconds (see `watchdogSeconds(environment:)`), nil without a watchdog.
     /// `load` is read for every STATUS and before every ping; `healthy` decides whether a ping is sent.
@@ -71,7 +72,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
         condition.lock()
         phase = .serving
         lastStatus = status
-        notifier.send(["READY": "1", "STATUS": status])
+        tell(["READY": "1", "STATUS": status])
         condition.unlock()
         guard notifier.isEnabled else { return }
         let thread = Thread { [self] in run() }
@@ -86,7 +87,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
         condition.lock()
         phase = .stopping
         lastStatus = status
-        notifier.send(["STOPPING": "1", "STATUS": status])
+        tell(["STOPPING": "1", "STATUS": status])
         condition.broadcast()
         condition.unlock()
     }
@@ -139,7 +140,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
         let status = Self.statusText(phase, load)
         guard status != lastStatus else { return }
         lastStatus = status
-        notifier.send(["STATUS": status])
+        tell(["STATUS": status])
     }
 
     private func ping() {
@@ -147,13 +148,22 @@ public final class ServiceHeartbeat: @unchecked Sendable {
         let healthy = healthy()
         if healthy {
             condition.lock()
-            if phase == .serving { notifier.send(["WATCHDOG": "1"]) }
+            if phase == .serving { tell(["WATCHDOG": "1"]) }
             condition.unlock()
             if withheld { logger.info("workers healthy again: watchdog pings resumed") }
         } else if !withheld {
             logger.error("workers unhealthy: watchdog pings withheld, systemd restarts the service when WatchdogSec passes")
         }
         withheld = !healthy
+    }
+
+    /// Sends one message (with the lock held); the first that cannot be sent is logged: systemd would otherwise
+    /// time the start out, or the watchdog, with nothing to say why.
+    private func tell(_ fields: KeyValuePairs<String, String>) {
+        guard notifier.isEnabled, !notifier.send(fields), !sendFailed else { return }
+        sendFailed = true
+        logger.error("cannot send to NOTIFY_SOCKET; systemd does not hear of this service's state",
+                     ["notify_socket": .string(notifier.address ?? ""), "message": .string(fields.map { $0.key }.joined(separator: ","))])
     }
 
     private static func now() -> Double { Double(Syscalls.monotonicNanoseconds()) / 1_000_000_000 }
