@@ -60,6 +60,12 @@ public final class FastCGIServer: @unchecked Sendable {
         return inFlight
     }
 
+    /// Worker threads still serving: all of them from `start()` until a stop, unless one failed (and logged why).
+    public var runningWorkers: Int {
+        lock.lock(); defer { lock.unlock() }
+        return running
+    }
+
     /// Stops accepting: idle workers exit at once, busy ones after their request. With `drainBacklog`, connections
     /// already waiting in the listening socket's backlog are served first (for a socket whose file has been removed,
     /// so that nothing new can arrive); without it they are left to whoever listens next (systemd's socket).

@@ -1,11 +1,37 @@
 import SystemCalls
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The socket nginx connects to: a unix socket made here, or one inherited as fd 0 (systemd, spawn-fcgi).
+/// The socket nginx connects to: a unix socket made here, or one inherited from systemd (fd 3, `LISTEN_FDS`) or as
+/// fd 0 (`StandardInput=socket`, spawn-fcgi).
 public struct ListeningSocket: Sendable {
     public let descriptor: Int32
     public let path: String?
 
-    /// The listening socket passed as standard input.
+    /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
+    static let firstSystemdDescriptor: Int32 = 3
+
+    /// The socket systemd passes the native way (sd_listen_fds(3)): `LISTEN_PID` names this process and
+    /// `LISTEN_FDS` counts the sockets from fd 3 on. nil when none was passed to this process (a `LISTEN_PID` of
+    /// another process is not for us). Exactly one listening stream socket is served; it is kept from the CLIs.
+    public static func activated(environment: [String: String],
+                                 processID: Int32 = Syscalls.processID()) throws(FastCGIError) -> ListeningSocket? {
+        guard let count = environment["LISTEN_FDS"], let pid = environment["LISTEN_PID"], Int32(pid) == processID else {
+            return nil
+        }
+        guard count == "1" else {
+            throw FastCGIError(.socketSetupFailed, "systemd passed \(count) sockets (LISTEN_FDS=\(count)); the responder serves exactly one: give the socket unit a single ListenStream=")
+        }
+        let fd = firstSystemdDescriptor
+        guard (try? Syscalls.socketType(fd)) == Int32(SOCK_STREAM.rawValue), Syscalls.isListeningSocket(fd) else {
+            throw FastCGIError(.socketSetupFailed, "fd \(fd) from systemd (LISTEN_FDS=1) is not a listening stream socket")
+        }
+        do { try Syscalls.setCloseOnExec(fd) } catch { throw FastCGIError(.socketSetupFailed, "\(error)") }
+        return ListeningSocket(descriptor: fd, path: nil)
+    }
+
+    /// The listening socket passed as standard input (`StandardInput=socket`, spawn-fcgi, `systemd-socket-activate --inetd`).
     public static func inherited() throws(FastCGIError) -> ListeningSocket {
         guard (try? Syscalls.socketType(0)) != nil else {
             throw FastCGIError(.socketSetupFailed, "fd 0 is not a socket: set CCA_LISTEN to a unix socket path, or start the responder with systemd socket activation or spawn-fcgi")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClaudeCodeAPI
 import FastCGI
+import Foundation
 import SystemCalls
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Serve the API on the FastCGI socket (CCA_LISTEN, or fd 0 from systemd or spawn-fcgi). The default.")
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
         let configuration: Configuration
         do {
             configuration = try Configuration.fromEnvironment()
@@ -38,7 +40,7 @@ struct ServeCommand: ParsableCommand {
         }
         do {
             listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
-                ?? ListeningSocket.inherited()
+                ?? ListeningSocket.activated(environment: environment) ?? ListeningSocket.inherited()
             server = try FastCGIServer(listener: listener, workers: configuration.workers,
                                        readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
                                        writeTimeoutMilliseconds: configuration.clientWriteTimeoutSeconds * 1_000,
@@ -49,17 +51,26 @@ struct ServeCommand: ParsableCommand {
             Glibc.exit(1)
         }
 
+        let notifier = ServiceNotifier(environment: environment)
+        let heartbeat = ServiceHeartbeat(
+            notifier: notifier, watchdogSeconds: ServiceHeartbeat.watchdogSeconds(environment: environment), logger: logger,
+            load: { .init(requestsInFlight: server.requestsInFlight, slots: application.slots.snapshot) },
+            healthy: { server.runningWorkers == configuration.workers })
+
         let signals = SignalWaiter()
         signals.blockInAllThreads()
         server.start()
         logger.info("started", [
-            "listen": .string(listener.path ?? "fd 0"), "workers": .int(configuration.workers),
+            "listen": .string(listener.path ?? "fd \(listener.descriptor)"), "workers": .int(configuration.workers),
             "cli_slots": .int(configuration.maxConcurrentCLI), "cli": .string(configuration.claudePath),
             "api_keys": application.authenticator.keys.map { .int($0.count) } ?? .string("off"),
+            "notify": .bool(notifier.isEnabled), "watchdog_ping_seconds": .string(heartbeat.pingIntervalSeconds.map { "\($0)" } ?? "off"),
         ])
         if application.authenticator.keys == nil {
             logger.warning("API keys are off: anyone who can reach the service is served (set CCA_API_KEYS_FILE to require keys)")
         }
+
+        heartbeat.ready()
 
         while true {
             let signal = signals.next()
@@ -71,6 +82,7 @@ struct ServeCommand: ParsableCommand {
             let shutdown = ShutdownSequence(
                 timeouts: .init(drainSeconds: Double(configuration.drainTimeoutSeconds)),
                 steps: .init(
+                    announceStopping: { heartbeat.stopping() },
                     stopAdmitting: { application.stopAdmitting() },
                     stopAccepting: {
                         // A socket file we made goes now, so that nginx sends new requests to another instance at once

@@ -36,6 +36,23 @@ struct ShutdownSequenceTests {
         #expect(recorder.steps == ["stopAdmitting", "stopAccepting", "wait 7", "cancelTurns", "wait 5"])
     }
 
+    @Test("the service manager hears of the stop before anything else is done")
+    func announcedFirst() {
+        let recorder = Recorder(waitAnswers: [true])
+        let sequence = ShutdownSequence(
+            timeouts: .init(drainSeconds: 30),
+            steps: .init(
+                announceStopping: { recorder.steps.append("announceStopping") },
+                stopAdmitting: { recorder.steps.append("stopAdmitting") },
+                stopAccepting: { recorder.steps.append("stopAccepting") },
+                waitForRequests: { _ in recorder.waitAnswers.removeFirst() },
+                cancelTurns: { recorder.steps.append("cancelTurns") },
+                killProcesses: { recorder.steps.append("killProcesses") }),
+            logger: Logger(level: .error, sink: { _ in }))
+        #expect(sequence.run() == .drained)
+        #expect(recorder.steps == ["announceStopping", "stopAdmitting", "stopAccepting"])
+    }
+
     @Test("as a last resort every CLI is killed")
     func killed() {
         let recorder = Recorder(waitAnswers: [false, false, false])

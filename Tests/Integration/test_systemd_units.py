@@ -48,14 +48,14 @@ def test_service_sandbox_exposure_is_low(tmp_path):
                             capture_output=True, text=True, timeout=60)
     score = re.search(r"Overall exposure level for .*: ([0-9.]+)", result.stdout + result.stderr)
     assert score, result.stdout + result.stderr
-    assert float(score.group(1)) <= 2.0
+    assert float(score.group(1)) <= 1.5, "the sandbox got weaker: " + score.group(0)
 
 
 def test_socket_unit_matches_the_libfcgi_contract():
     socket = (UNITS / "claude-code-api.socket").read_text()
     service = (UNITS / "claude-code-api.service").read_text()
     assert "Accept=no" in socket and "SocketMode=0660" in socket
-    assert "StandardInput=socket" in service          # the listening socket is fd 0
+    assert "StandardInput=socket" not in service      # the listening socket is fd 3 (LISTEN_FDS), not fd 0
     assert "StandardOutput=journal" in service and "StandardError=journal" in service
     assert "MemoryDenyWriteExecute=yes" not in service  # the CLI is a JIT runtime
     assert "RuntimeDirectory=" not in service           # would delete the socket folder on stop

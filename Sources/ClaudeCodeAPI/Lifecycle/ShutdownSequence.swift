@@ -1,6 +1,7 @@
 /// A graceful stop, step by step, with every wait named (the shape of swift-service-lifecycle's
-/// `ServiceGroupConfiguration`): stop admitting turns, stop accepting connections, let in-flight requests finish
-/// within the drain timeout, then end the turns still running, and as a last resort kill every CLI group.
+/// `ServiceGroupConfiguration`): tell the service manager, stop admitting turns, stop accepting connections, let
+/// in-flight requests finish within the drain timeout, then end the turns still running, and as a last resort kill
+/// every CLI group.
 /// The steps are closures, so a test drives the whole sequence without signals or a server.
 public struct ShutdownSequence {
     public struct Timeouts: Sendable, Equatable {
@@ -20,6 +21,8 @@ public struct ShutdownSequence {
 
     /// What the sequence acts on.
     public struct Steps {
+        /// Tells the service manager that the stop has begun (systemd: `STOPPING=1`), before anything else.
+        public var announceStopping: () -> Void
         /// New model turns get 503 `shutting_down` from now on.
         public var stopAdmitting: () -> Void
         /// No new connections (a socket file we made is removed first, so nginx goes elsewhere at once).
@@ -31,8 +34,9 @@ public struct ShutdownSequence {
         /// SIGKILLs every CLI process group still alive.
         public var killProcesses: () -> Void
 
-        public init(stopAdmitting: @escaping () -> Void, stopAccepting: @escaping () -> Void, waitForRequests: @escaping (Double) -> Bool,
+        public init(announceStopping: @escaping () -> Void = {}, stopAdmitting: @escaping () -> Void, stopAccepting: @escaping () -> Void, waitForRequests: @escaping (Double) -> Bool,
                     cancelTurns: @escaping () -> Void, killProcesses: @escaping () -> Void) {
+            self.announceStopping = announceStopping
             self.stopAdmitting = stopAdmitting
             self.stopAccepting = stopAccepting
             self.waitForRequests = waitForRequests
@@ -62,6 +66,7 @@ public struct ShutdownSequence {
     }
 
     public func run() -> Result {
+        steps.announceStopping()
         steps.stopAdmitting()
         steps.stopAccepting()
         if steps.waitForRequests(timeouts.drainSeconds) { return .drained }
