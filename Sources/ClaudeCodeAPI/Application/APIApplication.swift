@@ -9,6 +9,8 @@ public final class APIApplication: HTTPHandler {
     let logger: Logger
     let clock: any MonotonicClock
     let stats = ServiceStats()
+    /// The families of `GET /metrics`.
+    public let metrics: ServiceMetrics
     private let cancellation: CancellationSignal
     private let router: Router
     private let accessLog: AccessLog
@@ -38,6 +40,9 @@ public final class APIApplication: HTTPHandler {
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
         StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
+        metrics = ServiceMetrics(serviceVersion: ServiceVersion.current, models: configuration.models.acceptedNames)
+        MetricsEndpoint(metrics: metrics, stats: stats, slots: slots, cli: cli, launcher: launcher).register(in: &router, errorFormat: openAI)
+        metrics.startAtZero(routes: router.routeNames)
         self.router = router
     }
 
@@ -56,13 +61,19 @@ public final class APIApplication: HTTPHandler {
     public func handle(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) {
         let start = clock.now()
         stats.requestStarted()
-        let outcome = route(request, body: body, writer: writer)
+        let (outcome, routeName) = route(request, body: body, writer: writer)
         writer.end()
-        stats.requestFinished(outcome)
-        accessLog.record(request, outcome, durationNanoseconds: clock.now() - start)
+        let timing = RequestTiming(start: start, end: clock.now(), outcome: outcome)
+        stats.requestFinished(outcome, timing: timing)
+        metrics.record(outcome, route: routeName, timing: timing)
+        accessLog.record(request, outcome, timing: timing)
     }
 
-    private func route(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) -> RequestOutcome {
+    /// What metrics call requests that matched no route.
+    static let unmatchedRoute = "unmatched"
+
+    /// Answers through the matching route; returns what to log and the route's name.
+    private func route(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) -> (RequestOutcome, String) {
         func context(_ format: any ErrorFormat, _ parameters: [String: String] = [:]) -> RequestContext {
             RequestContext(request: request, body: body, writer: writer, parameters: parameters, errorFormat: format)
         }
@@ -70,13 +81,14 @@ public final class APIApplication: HTTPHandler {
         case .route(let route, let parameters):
             let context = context(route.errorFormat, parameters)
             if route.access == .operatorOnly && !Self.isLoopback(request.remoteAddress) {
-                return context.fail(.notFound(path: request.path))
+                return (context.fail(.notFound(path: request.path)), Self.unmatchedRoute)
             }
-            return route.handler(context)
+            return (route.handler(context), route.name)
         case .methodNotAllowed(let allowed):
-            return context(defaultErrorFormat).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+            let error = APIError.methodNotAllowed(method: request.method, path: request.path, allowed: allowed)
+            return (context(defaultErrorFormat).fail(error), Self.unmatchedRoute)
         case .notFound:
-            return context(defaultErrorFormat).fail(.notFound(path: request.path))
+            return (context(defaultErrorFormat).fail(.notFound(path: request.path)), Self.unmatchedRoute)
         }
     }
 

@@ -10,6 +10,10 @@ public struct RequestOutcome: Sendable {
     public var clientDisconnected = false
     /// How the CLI ended, when the request ran one.
     public var cliExit: ProcessExit?
+    /// CLI attempts that failed before any output (retried once, or given up on).
+    public var cliStartFailures = 0
+    /// When the first token reached the encoder (monotonic nanoseconds), when one did.
+    public var firstTokenAt: UInt64?
 
     public init(status: Int) { self.status = status }
 
@@ -33,5 +37,7 @@ public struct RequestOutcome: Sendable {
         errorCode = turn.failure?.code
         clientDisconnected = turn.clientDisconnected
         cliExit = turn.cliExit
+        cliStartFailures = turn.startFailures
+        firstTokenAt = turn.firstOutputAt
     }
 }
