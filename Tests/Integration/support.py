@@ -214,3 +214,17 @@ def proc_descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def required_program(name: str, package: str) -> str:
+    """The path of program ``name`` (on PATH, else /usr/bin or /usr/sbin). Missing is a failure, never a
+    skip: ``scripts/setup system`` installs Debian's ``package``."""
+    import shutil
+
+    import pytest
+
+    for candidate in (shutil.which(name), f"/usr/bin/{name}", f"/usr/sbin/{name}"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(f"{name} not found: install Debian's {package} package (scripts/setup system does)",
+                pytrace=False)
