@@ -31,7 +31,7 @@ struct StatusPage {
         h2 { font-size: 1em; margin: 0 0 .5em; color: #3c434a; }
         table { border-collapse: collapse; width: 100%; }
         td { padding: .15em 0; }
-        td.n { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; padding-left: .8em; }
         .bar { height: .6em; background: #dcdcde; border-radius: 3px; overflow: hidden; margin: .3em 0 .6em; }
         .bar div { height: 100%; background: \(busyPercent >= 100 ? "#d63638" : "#2271b1"); }
         .bad { color: #d63638; }
@@ -60,7 +60,7 @@ struct StatusPage {
         <h2>Requests</h2>
         <table>
         \(row("accepted", "requests.accepted", report.requests.accepted))
-        \(row("in flight", "requests.in_flight", report.requests.inFlight))
+        \(row("in flight (this page included)", "requests.in_flight", report.requests.inFlight))
         \(row("most in flight at once", "requests.max_in_flight", report.requests.maxInFlight))
         \(["2xx", "3xx", "4xx", "5xx"].map { row($0, "requests.by_status.\($0)", errors[$0] ?? 0) }.joined(separator: "\n"))
         </table>
