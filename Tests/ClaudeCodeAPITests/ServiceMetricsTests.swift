@@ -162,6 +162,10 @@ struct ServiceMetricsTests {
         #expect(ttft >= 0.3 && ttft < duration - 0.25, "ttft \(ttft) s, duration \(duration) s")
         #expect(metrics.value("claude_code_api_time_to_first_token_seconds_bucket", ["model": "gpt-4o", "le": "0.25"]) == 0)
         #expect(metrics.value("claude_code_api_time_to_first_token_seconds_bucket", ["model": "gpt-4o", "le": "60.0"]) == 1)
+        // The access log line has it too.
+        let logged = try #require(app.logLines.all.first { $0.contains(#""path":"/v1/chat/completions""#) })
+        let ttftMs = try #require(logged.firstMatch(of: /"ttft_ms":(\d+)/).flatMap { Int($0.1) })
+        #expect(ttftMs >= 300)
     }
 
     @Test("histogram buckets resolve 50 ms to 60 s")
