@@ -17,6 +17,11 @@ let package = Package(
     dependencies: [
         // The `keys` subcommands of the executable (`claude-code-api` alone is the server).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // /metrics: swift-prometheus's registry renders the text exposition format; it implements swift-metrics'
+        // handler protocols (CoreMetrics), named here so that its version is ours to choose. Both are locks and
+        // atomics only: no event loop, no async runtime, so the libfcgi worker threads record directly.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // libfcgi's C API, from Debian's libfcgi-dev. Only the FastCGI target imports it.
@@ -49,7 +54,14 @@ let package = Package(
             dependencies: ["CFastCGI", "HTTPCore", "SystemCalls"]
         ),
         // The application: routes, admission, the CLI session and turn, wire formats, errors, config. No FastCGI.
-        .target(name: "ClaudeCodeAPI", dependencies: ["CLibCrypto", "HTTPCore", "SystemCalls", "SQLite"]),
+        .target(
+            name: "ClaudeCodeAPI",
+            dependencies: [
+                "CLibCrypto", "HTTPCore", "SystemCalls", "SQLite",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Wires configuration, the FastCGI server, the application and the signals together.
         .executableTarget(
             name: "claude-code-api",

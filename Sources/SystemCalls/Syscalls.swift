@@ -219,6 +219,38 @@ public enum Syscalls {
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The first `limit` bytes of a file (for small files such as those of /proc, whose size `stat` does not tell).
+    public static func readFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = try retryingOnInterrupt("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limit, alignment: 1)
+        defer { buffer.deallocate() }
+        var filled = 0
+        while filled < limit {
+            let count = try retryingOnInterrupt("read \(path)") { Glibc.read(fd, buffer.baseAddress! + filled, limit - filled) }
+            if count == 0 { break }
+            filled += count
+        }
+        return Array(buffer[..<filled])
+    }
+
+    /// The names in a folder, without `.` and `..`.
+    public static func directoryEntries(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else { throw SystemError("opendir \(path)") }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The size of a memory page (the unit of the resident set sizes in /proc).
+    public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+
     // MARK: Processes
 
     /// Sends `signal` to every process of the group. A group that is already gone is not an error.

@@ -451,3 +451,17 @@ def proc_status(pid: int) -> dict:
         fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
     return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
             "fds": fd_count(pid)}
+
+
+def required_program(name: str, package: str) -> str:
+    """The path of program ``name`` (on PATH, else /usr/bin or /usr/sbin). Missing is a failure, never a
+    skip: ``scripts/setup system`` installs Debian's ``package``."""
+    import shutil
+
+    import pytest
+
+    for candidate in (shutil.which(name), f"/usr/bin/{name}", f"/usr/sbin/{name}"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(f"{name} not found: install Debian's {package} package (scripts/setup system does)",
+                pytrace=False)

@@ -12,6 +12,8 @@ public final class APIApplication: HTTPHandler {
     /// Who may call: the key file's keys, or everyone when there is none.
     public let authenticator: RequestAuthenticator
     public let keyLimits: KeyLimiter
+    /// The families of `GET /metrics`.
+    public let metrics: ServiceMetrics
     private let cancellation: CancellationSignal
     private let router: Router
     private let accessLog: AccessLog
@@ -51,6 +53,9 @@ public final class APIApplication: HTTPHandler {
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
         StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
+        metrics = ServiceMetrics(serviceVersion: ServiceVersion.current, models: configuration.models.acceptedNames)
+        MetricsEndpoint(metrics: metrics, stats: stats, slots: slots, cli: cli, launcher: launcher).register(in: &router, errorFormat: openAI)
+        metrics.startAtZero(routes: router.routeNames)
         self.router = router
     }
 
@@ -85,13 +90,19 @@ public final class APIApplication: HTTPHandler {
     public func handle(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) {
         let start = clock.now()
         stats.requestStarted()
-        let outcome = route(request, body: body, writer: writer)
+        let (outcome, routeName) = route(request, body: body, writer: writer)
         writer.end()
-        stats.requestFinished(outcome)
-        accessLog.record(request, outcome, durationNanoseconds: clock.now() - start)
+        let timing = RequestTiming(start: start, end: clock.now(), outcome: outcome)
+        stats.requestFinished(outcome, timing: timing)
+        metrics.record(outcome, route: routeName, timing: timing)
+        accessLog.record(request, outcome, timing: timing)
     }
 
-    private func route(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) -> RequestOutcome {
+    /// What metrics call requests that matched no route.
+    static let unmatchedRoute = "unmatched"
+
+    /// Answers through the matching route; returns what to log and the route's name.
+    private func route(_ request: HTTPRequest, body: any RequestBodyReader, writer: any ResponseWriter) -> (RequestOutcome, String) {
         func context(_ format: any ErrorFormat, _ parameters: [String: String] = [:]) -> RequestContext {
             RequestContext(request: request, body: body, writer: writer, parameters: parameters, errorFormat: format)
         }
@@ -99,26 +110,26 @@ public final class APIApplication: HTTPHandler {
         case .route(let route, let parameters):
             var context = context(route.errorFormat, parameters)
             switch route.access {
-            case .open: return route.handler(context)
+            case .open: return (route.handler(context), route.name)
             case .operatorOnly:
-                guard Self.isLoopback(request.remoteAddress) else { return context.fail(.notFound(path: request.path)) }
-                return route.handler(context)
+                guard Self.isLoopback(request.remoteAddress) else { return (context.fail(.notFound(path: request.path)), Self.unmatchedRoute) }
+                return (route.handler(context), route.name)
             case .apiKey:
                 switch authenticator.check(request) {
-                case .open: return route.handler(context)
-                case .refused(let error): return context.fail(error)
+                case .open: return (route.handler(context), route.name)
+                case .refused(let error): return (context.fail(error), route.name)
                 case .key(let key):
                     context.apiKey = key
                     var outcome = route.handler(context)
                     outcome.keyName = key.name
-                    return outcome
+                    return (outcome, route.name)
                 }
             }
-            return route.handler(context)
         case .methodNotAllowed(let allowed, let format):
-            return context(format).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+            let error = APIError.methodNotAllowed(method: request.method, path: request.path, allowed: allowed)
+            return (context(format).fail(error), Self.unmatchedRoute)
         case .notFound:
-            return context(defaultErrorFormat).fail(.notFound(path: request.path))
+            return (context(defaultErrorFormat).fail(.notFound(path: request.path)), Self.unmatchedRoute)
         }
     }
 

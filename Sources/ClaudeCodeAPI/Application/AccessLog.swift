@@ -4,12 +4,13 @@ import HTTPCore
 struct AccessLog: Sendable {
     let logger: Logger
 
-    func record(_ request: HTTPRequest, _ outcome: RequestOutcome, durationNanoseconds: UInt64) {
+    func record(_ request: HTTPRequest, _ outcome: RequestOutcome, timing: RequestTiming) {
         var fields: [String: LogValue] = [
             "request_id": .string(request.requestID), "method": .string(request.method.description), "path": .string(request.path),
-            "status": .int(outcome.status), "duration_ms": .int(Int(durationNanoseconds / 1_000_000)),
+            "status": .int(outcome.status), "duration_ms": .int(Int(timing.durationNanoseconds / 1_000_000)),
         ]
         if let key = outcome.keyName { fields["key"] = .string(key) }
+        if let ttft = timing.timeToFirstTokenNanoseconds { fields["ttft_ms"] = .int(Int(ttft / 1_000_000)) }
         if let model = outcome.model { fields["model"] = .string(model) }
         if let stream = outcome.stream { fields["stream"] = .bool(stream) }
         if let usage = outcome.usage {

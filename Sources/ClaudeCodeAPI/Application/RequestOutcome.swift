@@ -12,6 +12,10 @@ public struct RequestOutcome: Sendable {
     public var cliExit: ProcessExit?
     /// The name of the API key the request was served under (never the key).
     public var keyName: String?
+    /// CLI attempts that failed before any output (retried once, or given up on).
+    public var cliStartFailures = 0
+    /// When the first token reached the encoder (monotonic nanoseconds), when one did.
+    public var firstTokenAt: UInt64?
 
     public init(status: Int) { self.status = status }
 
@@ -35,5 +39,7 @@ public struct RequestOutcome: Sendable {
         errorCode = turn.failure?.code
         clientDisconnected = turn.clientDisconnected
         cliExit = turn.cliExit
+        cliStartFailures = turn.startFailures
+        firstTokenAt = turn.firstOutputAt
     }
 }

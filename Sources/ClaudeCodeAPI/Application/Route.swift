@@ -18,13 +18,18 @@ public struct Route: Sendable {
     /// The methods as registered; a route that answers GET answers HEAD too.
     public let methods: [HTTPMethod]
     public let pattern: PathPattern
+    /// What metrics call the route: its first path, the same for every alias (`/chat/completions` is
+    /// `/v1/chat/completions`).
+    public let name: String
     public let access: Access
     public let errorFormat: any ErrorFormat
     public let handler: Handler
 
-    public init(methods: [HTTPMethod], pattern: PathPattern, access: Access, errorFormat: any ErrorFormat, handler: @escaping Handler) {
+    public init(methods: [HTTPMethod], pattern: PathPattern, name: String? = nil, access: Access, errorFormat: any ErrorFormat,
+                handler: @escaping Handler) {
         self.methods = methods.contains(.get) && !methods.contains(.head) ? methods + [.head] : methods
         self.pattern = pattern
+        self.name = name ?? pattern.description
         self.access = access
         self.errorFormat = errorFormat
         self.handler = handler

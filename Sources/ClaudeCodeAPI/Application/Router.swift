@@ -11,6 +11,11 @@ public struct Router: Sendable {
 
     private var routes: [Route] = []
 
+    /// Every route's name, once each, in the order registered.
+    public var routeNames: [String] {
+        routes.map(\.name).reduce(into: []) { names, name in if !names.contains(name) { names.append(name) } }
+    }
+
     public init() {}
 
     /// Registers `handler` for `methods` on each of `paths` (aliases such as `/models` beside `/v1/models`).
@@ -18,7 +23,8 @@ public struct Router: Sendable {
     public mutating func add(_ methods: [HTTPMethod], _ paths: [String], access: Route.Access = .apiKey,
                              errorFormat: any ErrorFormat, handler: @escaping Route.Handler) {
         for path in paths {
-            routes.append(Route(methods: methods, pattern: PathPattern(path), access: access, errorFormat: errorFormat, handler: handler))
+            routes.append(Route(methods: methods, pattern: PathPattern(path), name: paths.first, access: access, errorFormat: errorFormat,
+                                handler: handler))
         }
     }
 

@@ -1,8 +1,12 @@
 import Foundation
 import Synchronization
 
-/// Counters since start, for `GET /status`. Fed with each request's outcome; cheap enough for every request.
+/// Counters since start, and the latency of recent model turns, for `GET /status`. Fed with each request's outcome;
+/// cheap enough for every request.
 public final class ServiceStats: Sendable {
+    /// How many recent model turns the latency percentiles cover.
+    public static let latencyWindow = 1_000
+
     private struct Counters {
         var accepted = 0
         var inFlight = 0
@@ -14,6 +18,8 @@ public final class ServiceStats: Sendable {
         var timeouts = 0
         var promptTokens = 0
         var completionTokens = 0
+        var durations = LatencyWindow(capacity: ServiceStats.latencyWindow)
+        var timesToFirstToken = LatencyWindow(capacity: ServiceStats.latencyWindow)
     }
 
     private let counters = Mutex(Counters())
@@ -28,8 +34,16 @@ public final class ServiceStats: Sendable {
         }
     }
 
-    func requestFinished(_ outcome: RequestOutcome) {
+    /// Requests being answered now.
+    var inFlight: Int { counters.withLock { $0.inFlight } }
+
+    func requestFinished(_ outcome: RequestOutcome, timing: RequestTiming) {
         counters.withLock { c in
+            // Model turns only (a CLI was to run), so that health checks and scrapes do not drown them.
+            if outcome.cliExit != nil {
+                c.durations.add(timing.durationNanoseconds)
+                if let ttft = timing.timeToFirstTokenNanoseconds { c.timesToFirstToken.add(ttft) }
+            }
             c.inFlight -= 1
             c.byStatusClass["\(outcome.status / 100)xx", default: 0] += 1
             switch outcome.cliExit {
@@ -49,6 +63,7 @@ public final class ServiceStats: Sendable {
     func report(slots: CLISlots.Snapshot, draining: Bool, startedAt: Date, probe: CLIProbe.Report) -> StatusReport {
         counters.withLock { c in
             StatusReport(
+                version: ServiceVersion.current,
                 startedAt: Int(startedAt.timeIntervalSince1970),
                 uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
                 draining: draining,
@@ -58,7 +73,9 @@ public final class ServiceStats: Sendable {
                 cliProbe: .init(path: probe.path, version: probe.version, problem: probe.problem.map(LogRedaction.redact)),
                 clientDisconnects: c.clientDisconnects,
                 timeouts: c.timeouts,
-                tokens: .init(prompt: c.promptTokens, completion: c.completionTokens))
+                tokens: .init(prompt: c.promptTokens, completion: c.completionTokens),
+                recentLatency: .init(window: ServiceStats.latencyWindow, turns: c.durations.count, durationMs: c.durations.percentiles,
+                                     timeToFirstTokenMs: c.timesToFirstToken.percentiles))
         }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
+import HTTPCore
 
-/// `GET /status`: php-fpm-style counters, for the operator only (loopback clients).
+/// `GET /status`: php-fpm-style counters as JSON, or with `?html` as a page for a browser (php-fpm's `?html` too);
+/// for the operator only (loopback clients).
 struct StatusEndpoint: Sendable {
     let stats: ServiceStats
     let cli: CLIProbe
@@ -9,7 +11,18 @@ struct StatusEndpoint: Sendable {
 
     func register(in router: inout Router, errorFormat: any ErrorFormat) {
         router.add([.get], ["/status"], access: .operatorOnly, errorFormat: errorFormat) { context in
-            context.respond(json: stats.report(slots: slots.snapshot, draining: slots.isDraining, startedAt: startedAt, probe: cli.report()))
+            let report = stats.report(slots: slots.snapshot, draining: slots.isDraining, startedAt: startedAt, probe: cli.report())
+            guard Self.wantsHTML(context.request.query) else { return context.respond(json: report) }
+            let page = StatusPage(report: report)
+            try? context.writer.respond(status: 200, contentType: StatusPage.contentType, body: Array(page.html.utf8),
+                                        headers: [HTTPHeader("Content-Security-Policy", StatusPage.contentSecurityPolicy),
+                                                  HTTPHeader("Cache-Control", "no-store")])
+            return RequestOutcome(status: 200)
         }
+    }
+
+    /// Whether the query names `html` (`?html`, `?html=1`, `?full&html`).
+    static func wantsHTML(_ query: String) -> Bool {
+        query.split(separator: "&").contains { $0.split(separator: "=", maxSplits: 1).first == "html" }
     }
 }

@@ -31,6 +31,23 @@ struct StatusReport: Encodable {
         var completion: Int
     }
 
+    /// Percentiles of the last `window` model turns (requests that were to run a CLI), in milliseconds; left out
+    /// before the first turn (the time to first token: before the first token).
+    struct RecentLatency: Encodable {
+        var window: Int
+        var turns: Int
+        var durationMs: Percentiles?
+        var timeToFirstTokenMs: Percentiles?
+    }
+
+    struct Percentiles: Encodable, Equatable {
+        var p50: Int
+        var p90: Int
+        var p99: Int
+    }
+
+    /// The service's version.
+    var version: String
     var startedAt: Int
     var uptimeSeconds: Int
     var draining: Bool
@@ -40,4 +57,5 @@ struct StatusReport: Encodable {
     var clientDisconnects: Int
     var timeouts: Int
     var tokens: Tokens
+    var recentLatency: RecentLatency
 }

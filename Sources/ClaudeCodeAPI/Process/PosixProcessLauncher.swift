@@ -11,6 +11,8 @@ public struct PosixProcessLauncher: ProcessLauncher {
 
     public func killAll() { registry.killAll() }
 
+    public var liveProcessGroups: Set<Int32> { registry.liveGroups }
+
     public func launch(_ spec: ProcessSpec) throws(SystemError) -> any ChildProcess {
         var opened: [Int32] = []
         func pipe() throws(SystemError) -> (read: Int32, write: Int32) {

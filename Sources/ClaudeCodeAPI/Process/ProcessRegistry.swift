@@ -15,6 +15,9 @@ public final class ProcessRegistry: Sendable {
 
     public var count: Int { groups.withLock { $0.count } }
 
+    /// The live groups right now.
+    public var liveGroups: Set<Int32> { groups.withLock { $0 } }
+
     public func killAll() {
         for pgid in groups.withLock({ $0 }) { Syscalls.killProcessGroup(pgid, signal: SIGKILL) }
     }

@@ -30,6 +30,10 @@ public struct TurnReport: Sendable {
     /// The error the turn ended with, whether or not the client could be told.
     public var failure: APIError?
     public var completion: TurnCompletion?
+    /// When the first text (or reasoning) reached the encoder, on the runner's clock: time to first token.
+    public var firstOutputAt: UInt64?
+    /// Attempts whose CLI failed before printing anything (could not start, or crashed at start-up).
+    public var startFailures = 0
 }
 
 /// Runs one turn on a fresh CLI: a scratch folder, the CLI's input files, the launch, the session driven to its end
@@ -53,12 +57,14 @@ public struct TurnRunner: Sendable {
             logger.warning("CLI failed before any output; retrying once", ["request_id": .string(turn.requestID),
                                                                            "reason": .string(LogRedaction.redact(reason))])
             switch attempt(turn, encoder: &encoder, writer: writer) {
-            case .completed(let report):
+            case .completed(var report):
+                report.startFailures = 1
                 return report
             case .failedBeforeOutput(let reason):
                 logger.error("CLI failed twice before any output", ["request_id": .string(turn.requestID),
                                                                     "reason": .string(LogRedaction.redact(reason))])
-                var delivery = Delivery()
+                var delivery = Delivery(clock: clock)
+                delivery.report.startFailures = 2
                 delivery.send(.failed(.cliFailed(requestID: turn.requestID)), to: &encoder)
                 return delivery.report
             }
@@ -72,7 +78,7 @@ public struct TurnRunner: Sendable {
     }
 
     private func attempt<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter) -> Attempt {
-        var delivery = Delivery()
+        var delivery = Delivery(clock: clock)
         let scratch: ScratchDirectory
         do {
             scratch = try ScratchDirectory(parent: configuration.scratchRoot, freeSpace: freeSpace)
@@ -222,20 +228,25 @@ public struct TurnRunner: Sendable {
     }
 }
 
-/// Hands events to the encoder and notes what the report needs: the first failure, the completion, a vanished client.
+/// Hands events to the encoder and notes what the report needs: the first failure, the completion, a vanished client,
+/// and when the first token reached the encoder (every API surface's time to first token is measured here).
 private struct Delivery {
+    let clock: any MonotonicClock
     var report = TurnReport()
 
     mutating func sendOrThrow<Encoder: TurnEncoder>(_ event: TurnEvent, to encoder: inout Encoder) throws(ClientDisconnected) {
+        var isOutput = false
         switch event {
         case .failed(let error): if report.failure == nil { report.failure = error }
         case .finished(let completion): report.completion = completion
-        case .started, .text, .reasoning, .toolCallStarted, .toolCallArguments: break
+        case .text(let text), .reasoning(let text): isOutput = !text.isEmpty
+        case .started, .toolCallStarted, .toolCallArguments: break
         }
         do { try encoder.send(event) } catch {
             report.clientDisconnected = true
             throw error
         }
+        if isOutput && report.firstOutputAt == nil { report.firstOutputAt = clock.now() }
     }
 
     mutating func send<Encoder: TurnEncoder>(_ event: TurnEvent, to encoder: inout Encoder) {

@@ -21,9 +21,9 @@ struct TestApplication {
 
     /// One request as nginx would pass it: from a loopback client unless told otherwise.
     @discardableResult
-    func send(_ method: String, _ path: String, body: String = "", headers: [String: String] = [:], remoteAddress: String? = "127.0.0.1",
-              writer: RecordingResponseWriter = RecordingResponseWriter()) -> RecordingResponseWriter {
-        application.handle(HTTPRequest(method: HTTPMethod(method), path: path, headers: headers, contentLength: body.utf8.count,
+    func send(_ method: String, _ path: String, query: String = "", body: String = "", headers: [String: String] = [:],
+              remoteAddress: String? = "127.0.0.1", writer: RecordingResponseWriter = RecordingResponseWriter()) -> RecordingResponseWriter {
+        application.handle(HTTPRequest(method: HTTPMethod(method), path: path, query: query, headers: headers, contentLength: body.utf8.count,
                                        requestID: "test", remoteAddress: remoteAddress),
                            body: BufferedBody(body), writer: writer)
         return writer
