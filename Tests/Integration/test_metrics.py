@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from stack import free_port, stop_process
-from support import chat_body, required_program, stream_raw, stream_until_content, unique, wait_until
+from support import chat_body, required_program, stream_raw, stream_then_disconnect, unique, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -104,8 +104,8 @@ def test_a_running_cli_shows_as_a_process_with_memory_and_a_busy_slot(real_stack
         assert wait_until(running, 10), seen
 
     before = sample(scrape(real_stack).text, "claude_code_api_cli_exits_total", cause="disconnect")
-    stream_until_content(real_stack, chat_body(f"MOCK:slow MOCK:long {unique('rss')}", claude_model, stream=True),
-                         while_open=while_open)
+    stream_then_disconnect(real_stack, chat_body(f"MOCK:slow MOCK:long {unique('rss')}", claude_model, stream=True),
+                           while_open=lambda stream: while_open())
     assert seen["rss"] > 20 * 1024 * 1024, seen  # the real CLI is a runtime of some size
 
     def ended():

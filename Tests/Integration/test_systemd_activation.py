@@ -16,7 +16,7 @@ import pytest
 
 from socket_activation import ActivatedStack, NotifySocket, fields
 from stack import nginx_binary, responder_binary
-from support import chat_body, iter_sse_data, post_chat, unique
+from support import ChatStream, chat_body, post_chat, unique
 
 MODEL = "claude-sonnet-4-5"
 
@@ -64,12 +64,10 @@ def stream_in_background(stack, prompt: str) -> tuple[threading.Thread, dict]:
 
     def client():
         try:
-            with httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0)) as c:
-                with c.stream("POST", stack.base_url + "/v1/chat/completions",
-                              json=chat_body(prompt, MODEL, stream=True)) as resp:
-                    outcome["status"] = resp.status_code
-                    for payload in iter_sse_data(resp.iter_lines()):
-                        outcome["payloads"].append(payload)
+            with ChatStream(stack, chat_body(prompt, MODEL, stream=True)) as stream:
+                outcome["status"] = stream.status
+                while (payload := stream.next_payload()) is not None:
+                    outcome["payloads"].append(payload)
         except httpx.HTTPError as err:
             outcome["error"] = repr(err)
 
