@@ -17,14 +17,33 @@ do {
 let logger = Logger(level: configuration.logLevel)
 let launcher = PosixProcessLauncher()
 
+// Who may connect to a TCP socket, checked against the configured address before anything is bound
+// (FastCGIServer checks the socket it is given again, an inherited one included).
+let allowedPeers: AllowedPeers
+do {
+    allowedPeers = try AllowedPeers(configuration.fastCGIAllowedPeers)
+    if let address = configuration.listen { try allowedPeers.check(serving: address) }
+} catch {
+    logger.error("invalid configuration", ["error": .string("CCA_LISTEN, CCA_FASTCGI_ALLOWED: \(error)")])
+    exit(78)  // EX_CONFIG
+}
+
 let application: APIApplication
 let server: FastCGIServer
 let listener: ListeningSocket
 do {
     application = try APIApplication(configuration: configuration, launcher: launcher, logger: logger)
-    listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
-        ?? ListeningSocket.inherited()
-    server = try FastCGIServer(listener: listener, workers: configuration.workers,
+    switch configuration.listen {
+    case .unix(let path)?:
+        listener = try ListeningSocket.bind(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+    case .ipv4(let host, let port)?:
+        listener = try ListeningSocket.bind(ipv4: host, port: port)
+    case nil:
+        listener = try ListeningSocket.inherited()
+    case let other?:
+        throw FastCGIError(.socketSetupFailed, "cannot listen on \(other)")
+    }
+    server = try FastCGIServer(listener: listener, allowedPeers: allowedPeers, workers: configuration.workers,
                                readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
                                writeTimeoutMilliseconds: configuration.clientWriteTimeoutSeconds * 1_000,
                                onWorkerError: { logger.error("worker error", ["error": .string($0)]) },
@@ -38,9 +57,14 @@ let signals = SignalWaiter()
 signals.blockInAllThreads()
 server.start()
 logger.info("started", [
-    "listen": .string(listener.path ?? "fd 0"), "workers": .int(configuration.workers),
-    "cli_slots": .int(configuration.maxConcurrentCLI), "cli": .string(configuration.claudePath),
+    "listen": .string(listener.isInherited ? "fd 0 (\(listener.address))" : "\(listener.address)"),
+    "fastcgi_allowed": .string(allowedPeers.addresses.isEmpty ? "any" : allowedPeers.addresses.joined(separator: ",")),
+    "workers": .int(configuration.workers), "cli_slots": .int(configuration.maxConcurrentCLI),
+    "cli": .string(configuration.claudePath),
 ])
+if case .ipv4 = listener.address, !listener.address.isLoopback, allowedPeers.addresses.isEmpty {
+    logger.warning("FastCGI over TCP without CCA_FASTCGI_ALLOWED: any host that can reach this address can send requests; list the web servers' addresses, and keep the port on a private network", ["listen": .string("\(listener.address)")])
+}
 
 while true {
     let signal = signals.next()
@@ -54,10 +78,12 @@ while true {
         steps: .init(
             stopAdmitting: { application.stopAdmitting() },
             stopAccepting: {
-                // A socket file we made goes now, so that nginx sends new requests to another instance at once
-                // (connect fails, fastcgi_next_upstream); a socket inherited from systemd stays, for the next instance.
+                // New requests must go to another instance at once (connect fails, fastcgi_next_upstream): a socket
+                // file we made goes now, and what is already queued on it is still served; a TCP socket we made stops
+                // listening once the workers are told to stop; a socket inherited from systemd stays, for the next instance.
                 listener.removeFile()
                 server.stopAccepting(drainBacklog: listener.path != nil)
+                listener.stopListening()
             },
             waitForRequests: { server.waitForWorkers(timeoutSeconds: $0) },
             cancelTurns: { application.cancelInFlight() },
