@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ import time
 import pytest
 
 import fastcgi_raw as fr
-from stack import free_port, install_fake_cli, responder_binary
+from stack import free_port, install_fake_cli, responder_binary, stop_process
 from support import chat_body, seconds_until_group_gone, stream_then_disconnect, unique, wait_until
 from test_scale_out import (END_WITHIN, cli_starts_for, fake_answer, follow_ups_all_succeed, start_streams,
                             stream_client, wait_for_instance)
@@ -192,3 +193,45 @@ def test_the_responder_refuses_to_start_on_every_interface_without_an_allow_list
     assert "CCA_LISTEN" in result.stderr and '"msg":"started"' not in result.stderr, result.stderr
     if "localhost" not in value and "::" not in value:
         assert "needs the addresses of the web servers" in result.stderr, result.stderr
+
+
+def spawn_fcgi(folder, bind: str, port: int, extra_env: dict) -> tuple[subprocess.Popen, object]:
+    """The responder started by spawn-fcgi -n: the TCP socket spawn-fcgi binds is its fd 0, as with systemd."""
+    folder.mkdir()
+    spawner = shutil.which("spawn-fcgi")
+    if not spawner:
+        pytest.fail("spawn-fcgi not found: scripts/setup installs it", pytrace=False)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder),
+           "CCA_CLAUDE_PATH": install_fake_cli(folder / "fakecli"), "CCA_SCRATCH_DIR": str(folder),
+           "CCA_WORKERS": "2", **extra_env}
+    log = open(folder / "responder.log", "wb")
+    proc = subprocess.Popen([spawner, "-n", "-a", bind, "-p", str(port), "--", str(responder_binary())], env=env,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    return proc, log
+
+
+def test_a_socket_handed_over_as_fd_0_gets_the_same_checks(tmp_path):
+    port, served = free_port(), tmp_path / "ipv4"
+    proc, log = spawn_fcgi(served, "127.0.0.1", port, {"CCA_FASTCGI_ALLOWED": NGINX_ADDRESS})
+    try:
+        started = wait_until(lambda: proc.poll() is not None or '"msg":"started"' in (served / "responder.log").read_text(), 20)
+        text = (served / "responder.log").read_text()
+        assert started and proc.poll() is None, text
+        assert f'"listen":"fd 0 (127.0.0.1:{port})"' in text and '"fastcgi_allowed":"127.0.0.1"' in text, text
+        target = ("127.0.0.1", port)
+        with fr.connect(target, source=THIRD) as conn:
+            conn.send(fr.request_bytes("/v1/models"))
+            refused = conn.read_reply(timeout=5)
+        assert refused.closed and not refused.timed_out and not refused.records, refused.records
+        assert fr.request(target, "/v1/models").http_status == 200
+    finally:
+        stop_process(proc, signal.SIGTERM, timeout=10)
+        log.close()
+    # An IPv6 socket is refused: libfcgi would not check its peers.
+    proc, log = spawn_fcgi(tmp_path / "ipv6", "::1", free_port(), {"CCA_FASTCGI_ALLOWED": NGINX_ADDRESS})
+    try:
+        assert proc.wait(timeout=20) != 0
+    finally:
+        stop_process(proc, signal.SIGKILL, timeout=5)
+        log.close()
+    assert "IPv6 sockets" in (tmp_path / "ipv6" / "responder.log").read_text()
