@@ -39,9 +39,9 @@ bench: build-release
 soak: build-release
 	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/release/claude-code-api .venv/bin/python scripts/soak.py
 
-# A longer fuzz run of the request decoder and validation (the bounded one is part of `make test`).
+# A longer fuzz run of the request decoder and validation, and of the key headers (bounded ones are part of `make test`).
 fuzz: setup
-	FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-300000} swift test -c release -Xswiftc -enable-testing --filter RequestFuzzTests
+	FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-300000} swift test -c release -Xswiftc -enable-testing --filter 'RequestFuzzTests|APIKeyHeaderFuzzTests'
 
 clean:
 	rm -rf .build .venv .deps

@@ -6,12 +6,17 @@ import PackageDescription
 //
 // Dependencies point one way:
 //   claude-code-api (executable) -> FastCGI (transport) ----> HTTPCore, SystemCalls
-//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls
+//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, CLibCrypto, SQLite
+//                                -> ArgumentParser (the `keys` subcommands)
 // The transport never imports the application, and the application never imports the transport.
 let package = Package(
     name: "claude-code-api",
     products: [
         .executable(name: "claude-code-api", targets: ["claude-code-api"]),
+    ],
+    dependencies: [
+        // The `keys` subcommands of the executable (`claude-code-api` alone is the server).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // libfcgi's C API, from Debian's libfcgi-dev. Only the FastCGI target imports it.
@@ -19,6 +24,19 @@ let package = Package(
             name: "CFastCGI",
             providers: [.apt(["libfcgi-dev"])]
         ),
+        // OpenSSL's libcrypto, from Debian's libssl-dev: SHA-256 and a constant-time comparison for the API keys.
+        // (swift-crypto would add its own BoringSSL copy: about 80 s to every clean build for one hash function.)
+        .systemLibrary(
+            name: "CLibCrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // SQLite's C API, from Debian's libsqlite3-dev. Only the SQLite target imports it.
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // SQLite wrapped once: a connection, prepared statements, typed errors (the stored responses use it).
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
         // Linux calls that Swift's Glibc module does not expose (pipe2, posix_spawn *_np, POLLRDHUP).
         .target(name: "CSystemShims"),
         // Every system call, wrapped once: EINTR retried, errno as a typed error, "would block" as a value.
@@ -31,16 +49,17 @@ let package = Package(
             dependencies: ["CFastCGI", "HTTPCore", "SystemCalls"]
         ),
         // The application: routes, admission, the CLI session and turn, wire formats, errors, config. No FastCGI.
-        .target(name: "ClaudeCodeAPI", dependencies: ["HTTPCore", "SystemCalls"]),
+        .target(name: "ClaudeCodeAPI", dependencies: ["CLibCrypto", "HTTPCore", "SystemCalls", "SQLite"]),
         // Wires configuration, the FastCGI server, the application and the signals together.
         .executableTarget(
             name: "claude-code-api",
-            dependencies: ["ClaudeCodeAPI", "FastCGI", "HTTPCore", "SystemCalls"]
+            dependencies: ["ClaudeCodeAPI", "FastCGI", "HTTPCore", "SystemCalls",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The application in-process: an in-memory transport and a scripted CLI.
         .testTarget(
             name: "ClaudeCodeAPITests",
-            dependencies: ["ClaudeCodeAPI", "HTTPCore", "SystemCalls"],
+            dependencies: ["ClaudeCodeAPI", "HTTPCore", "SystemCalls", "SQLite"],
             resources: [.copy("Fixtures")]
         ),
         // The transport with a trivial handler, spoken to as nginx would over a unix socket.

@@ -372,6 +372,20 @@ public enum Syscalls {
         return set
     }
 
+    // MARK: Terminals
+
+    /// Whether `fd` is a terminal.
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Turns the terminal's echo of typed characters off or on (for reading a secret); false when `fd` is no terminal.
+    @discardableResult
+    public static func setTerminalEcho(_ fd: Int32, enabled: Bool) -> Bool {
+        var settings = termios()
+        guard tcgetattr(fd, &settings) == 0 else { return false }
+        if enabled { settings.c_lflag |= tcflag_t(ECHO) } else { settings.c_lflag &= ~tcflag_t(ECHO) }
+        return (try? retryingOnInterrupt("tcsetattr") { tcsetattr(fd, TCSAFLUSH, &settings) }) != nil
+    }
+
     // MARK: Time
 
     public static func monotonicNanoseconds() -> UInt64 {

@@ -159,7 +159,9 @@ struct ToolCallingTests {
         var out: [TurnEvent] = []
         for event in Self.callEvents { out += translator.consume(event) }
         #expect(translator.isFinished && translator.finishedBeforeResult)
-        #expect(out.prefix(2) == [.text("Checking."), .toolCallStarted(index: 0, id: "toolu_a", name: "get_weather")])
+        #expect(out.prefix(3) == [.started(TurnStart(messageID: "m1", usage: CLIUsage(inputTokens: 30))), .text("Checking."),
+                                  .toolCallStarted(index: 0, id: "toolu_a", name: "get_weather")])
+        #expect(out.finish?.messageID == "m1")
         let finish = try #require(out.finish)
         #expect(finish.stopReason == .toolUse && finish.usage.outputTokens == 12)
         #expect(finish.toolCalls == [TurnToolCall(id: "toolu_a", name: "get_weather", arguments: #"{"city":"Oslo"}"#),

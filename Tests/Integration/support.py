@@ -44,7 +44,7 @@ class ChatStream:
     taken just before the connection is closed, so a delay measured from it is never too short.
     Every read is bounded by ``timeout``."""
 
-    def __init__(self, stack, body: dict, timeout: float = 60.0):
+    def __init__(self, stack, body: dict, timeout: float = 60.0, headers: dict | None = None):
         self.request = body
         self.payloads: list[str] = []
         self.events: list[dict] = []     # the JSON payloads (all but [DONE]), in order
@@ -55,7 +55,7 @@ class ChatStream:
         self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         try:
             self._context = self._client.stream("POST", stack.base_url + "/v1/chat/completions",
-                                                json=body)
+                                                json=body, headers=headers)
             self._response = self._context.__enter__()
         except BaseException:
             self._client.close()

@@ -1,12 +1,14 @@
 import Foundation
 
 /// What every API surface does before a model turn, the same way: read the body within its limit and parse it,
-/// resolve the model and the CLI, and take a CLI slot (a bounded wait; refused with 429 or 503, or abandoned when
-/// the client leaves meanwhile). The surface decodes its own request in between.
+/// resolve the model and the CLI, check the key's own limits (at once: 429, never queued), and take a CLI slot (a
+/// bounded wait; refused with 429 or 503, or abandoned when the client leaves meanwhile). The surface decodes its own
+/// request in between.
 public struct TurnAdmission: Sendable {
     let configuration: Configuration
     let slots: CLISlots
     let cli: CLIProbe
+    let keyLimits: KeyLimiter
 
     /// The request body as JSON. Bodies over the limit are refused before they are read in full.
     public func readJSONBody(_ context: RequestContext) throws(APIError) -> JSONValue {
@@ -47,17 +49,39 @@ public struct TurnAdmission: Sendable {
         return path
     }
 
-    /// Runs `turn` holding a CLI slot, or answers why it cannot run.
+    /// Runs `turn` holding its key's place (when the request has a key) and a CLI slot, or answers why it cannot run.
+    /// The key's `x-ratelimit-*` headers go on whatever response follows. A turn that never starts (no slot, client
+    /// gone) gives its key's request token back. The key's place is given back when the response ends, or when the turn
+    /// does, whichever comes first.
     public func withSlot(_ context: RequestContext, model: String?, _ turn: () -> RequestOutcome) -> RequestOutcome {
+        var pass: KeyPass?
+        if let key = context.apiKey {
+            switch keyLimits.admit(key) {
+            case .refused(let error): return context.fail(error)
+            case .admitted(let admitted):
+                pass = admitted
+                if let rateLimit = admitted.rateLimit { context.addResponseHeaders(rateLimit.headers) }
+            }
+        }
         let clientLeft = { context.clientHasLeft }
         switch slots.acquire(timeoutMilliseconds: configuration.queueTimeoutMilliseconds, clientLeft: clientLeft) {
         case .admitted: break
-        case .refused: return context.fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1))
-        case .abandoned: return .clientGone(model: model)
+        case .refused:
+            pass?.giveBack()
+            return context.fail(slots.isDraining ? .shuttingDown() : .overCapacity(retryAfterSeconds: 1))
+        case .abandoned:
+            pass?.giveBack()
+            return .clientGone(model: model)
         }
         defer { slots.release() }
         // A client that gave up meanwhile does not get a CLI.
-        if clientLeft() { return .clientGone(model: model) }
+        if clientLeft() {
+            pass?.giveBack()
+            return .clientGone(model: model)
+        }
+        // The key's place is free as soon as the client has its answer (the CLI may take a moment more to exit).
+        if let pass { context.whenResponseEnds { pass.release() } }
+        defer { pass?.release() }
         return turn()
     }
 }

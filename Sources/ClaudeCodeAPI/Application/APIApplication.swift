@@ -9,6 +9,9 @@ public final class APIApplication: HTTPHandler {
     let logger: Logger
     let clock: any MonotonicClock
     let stats = ServiceStats()
+    /// Who may call: the key file's keys, or everyone when there is none.
+    public let authenticator: RequestAuthenticator
+    public let keyLimits: KeyLimiter
     private let cancellation: CancellationSignal
     private let router: Router
     private let accessLog: AccessLog
@@ -23,17 +26,27 @@ public final class APIApplication: HTTPHandler {
         self.clock = clock
         accessLog = AccessLog(logger: logger)
         slots = CLISlots(capacity: configuration.maxConcurrentCLI)
+        let keys = try configuration.apiKeysFile.map { (path) throws(APIKeyFileError) in try APIKeyStore(path: path) }
+        authenticator = RequestAuthenticator(keys: keys, failures: FailedAuthLimiter(clock: clock))
+        keyLimits = KeyLimiter(defaults: configuration.keyDefaults, clock: clock)
         cancellation = try CancellationSignal()
         let cli = CLIProbe(configuredPath: configuration.claudePath, searchPath: configuration.cliEnvironment["PATH"],
                            launcher: launcher, clock: clock)
         let startedAt = Date()
-        let admission = TurnAdmission(configuration: configuration, slots: slots, cli: cli)
+        let admission = TurnAdmission(configuration: configuration, slots: slots, cli: cli, keyLimits: keyLimits)
         var runner = TurnRunner(configuration: configuration, launcher: launcher, clock: clock, logger: logger, cancellation: cancellation)
         runner.freeSpace = freeSpace
 
         var router = Router()
         let openAI = OpenAIErrorFormat()
         ChatCompletionsEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger)
+            .register(in: &router, errorFormat: openAI)
+        MessagesEndpoint(configuration: configuration, admission: admission, runner: runner, logger: logger).register(in: &router)
+        let responseStore: (any ResponseStore)? = try configuration.stateDirectory.map {
+            try SQLiteResponseStore(directory: $0, ttlSeconds: configuration.responsesTTLHours * 3_600,
+                                    maxBytesPerOwner: configuration.responsesMaxBytesPerOwner)
+        }
+        ResponsesEndpoint(configuration: configuration, admission: admission, runner: runner, store: responseStore, logger: logger)
             .register(in: &router, errorFormat: openAI)
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
@@ -44,6 +57,22 @@ public final class APIApplication: HTTPHandler {
     /// Starts a graceful stop: new model turns are refused with 503 `shutting_down`; cheap endpoints still answer.
     public func stopAdmitting() {
         slots.stopAdmitting()
+    }
+
+    /// Reads the key file again (SIGHUP): added keys work and revoked ones stop at once, for new requests; requests in
+    /// progress are not touched. A file that cannot be used leaves the keys in force as they were, and says why.
+    public func reloadKeys() {
+        guard let keys = authenticator.keys else {
+            logger.info("SIGHUP ignored: no key file to reload (CCA_API_KEYS_FILE is unset); other settings are read at start only")
+            return
+        }
+        do {
+            let count = try keys.reload()
+            logger.info("API keys reloaded", ["file": .string(keys.path), "keys": .int(count)])
+        } catch {
+            logger.error("API keys not reloaded: the previous keys stay in force",
+                         ["error": .string(error.description), "keys": .int(keys.count)])
+        }
     }
 
     /// Ends every turn still running (drain deadline passed): each client gets a `shutting_down` error and its
@@ -68,13 +97,26 @@ public final class APIApplication: HTTPHandler {
         }
         switch router.resolve(request.method, request.path) {
         case .route(let route, let parameters):
-            let context = context(route.errorFormat, parameters)
-            if route.access == .operatorOnly && !Self.isLoopback(request.remoteAddress) {
-                return context.fail(.notFound(path: request.path))
+            var context = context(route.errorFormat, parameters)
+            switch route.access {
+            case .open: return route.handler(context)
+            case .operatorOnly:
+                guard Self.isLoopback(request.remoteAddress) else { return context.fail(.notFound(path: request.path)) }
+                return route.handler(context)
+            case .apiKey:
+                switch authenticator.check(request) {
+                case .open: return route.handler(context)
+                case .refused(let error): return context.fail(error)
+                case .key(let key):
+                    context.apiKey = key
+                    var outcome = route.handler(context)
+                    outcome.keyName = key.name
+                    return outcome
+                }
             }
             return route.handler(context)
-        case .methodNotAllowed(let allowed):
-            return context(defaultErrorFormat).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+        case .methodNotAllowed(let allowed, let format):
+            return context(format).fail(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
         case .notFound:
             return context(defaultErrorFormat).fail(.notFound(path: request.path))
         }

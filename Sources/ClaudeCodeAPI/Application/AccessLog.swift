@@ -9,6 +9,7 @@ struct AccessLog: Sendable {
             "request_id": .string(request.requestID), "method": .string(request.method.description), "path": .string(request.path),
             "status": .int(outcome.status), "duration_ms": .int(Int(durationNanoseconds / 1_000_000)),
         ]
+        if let key = outcome.keyName { fields["key"] = .string(key) }
         if let model = outcome.model { fields["model"] = .string(model) }
         if let stream = outcome.stream { fields["stream"] = .bool(stream) }
         if let usage = outcome.usage {

@@ -4,7 +4,7 @@ struct HealthEndpoint: Sendable {
     let slots: CLISlots
 
     func register(in router: inout Router, errorFormat: any ErrorFormat) {
-        router.add([.get], ["/health", "/v1/health"], errorFormat: errorFormat) { context in handle(context) }
+        router.add([.get], ["/health", "/v1/health"], access: .open, errorFormat: errorFormat) { context in handle(context) }
     }
 
     func handle(_ context: RequestContext) -> RequestOutcome {

@@ -10,6 +10,8 @@ public struct RequestOutcome: Sendable {
     public var clientDisconnected = false
     /// How the CLI ended, when the request ran one.
     public var cliExit: ProcessExit?
+    /// The name of the API key the request was served under (never the key).
+    public var keyName: String?
 
     public init(status: Int) { self.status = status }
 

@@ -5,8 +5,11 @@ import HTTPCore
 public struct Route: Sendable {
     /// Who may call a route.
     public enum Access: Sendable {
-        case `public`
-        /// Operator endpoints (`/status`, ...): only clients on the machine itself (loopback `REMOTE_ADDR`).
+        /// The default: anyone with a key (`CCA_API_KEYS_FILE`), or anyone at all when keys are off.
+        case apiKey
+        /// No key ever asked for (`/health`, for load balancers and monitors).
+        case open
+        /// Operator endpoints (`/status`, ...): only clients on the machine itself (loopback `REMOTE_ADDR`), no key.
         case operatorOnly
     }
 

@@ -41,6 +41,16 @@ public struct Configuration: Sendable {
     public var requestReadTimeoutMilliseconds: Int
     /// How long one write to a slow client may block before the client is dropped (below nginx's `send_timeout`).
     public var clientWriteTimeoutSeconds: Int
+    /// The client key file; nil leaves the service open to anyone who can reach it.
+    public var apiKeysFile: String?
+    /// Limits for keys whose line sets none (nil values: unlimited).
+    public var keyDefaults: KeyLimits
+    /// Where the stored responses live (`CCA_STATE_DIR`, else systemd's `STATE_DIRECTORY`); nil: nothing is stored.
+    public var stateDirectory: String? = nil
+    /// How long a stored response is kept (`CCA_RESPONSES_TTL_HOURS`).
+    public var responsesTTLHours = 720
+    /// The most bytes of stored responses one owner keeps; past it, its oldest go (`CCA_RESPONSES_MAX_MB_PER_OWNER`).
+    public var responsesMaxBytesPerOwner = 256 << 20
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -70,7 +80,7 @@ public struct Configuration: Sendable {
             throw ConfigurationError(variable: webServerAddressesVariable, message: "not read by claude-code-api: give the web servers allowed to connect in CCA_FASTCGI_ALLOWED")
         }
 
-        return Configuration(
+        var configuration = Configuration(
             listen: try listenAddress(reader.string("CCA_LISTEN")),
             fastCGIAllowedPeers: try allowedPeers(reader.list("CCA_FASTCGI_ALLOWED")),
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
@@ -95,7 +105,14 @@ public struct Configuration: Sendable {
             killGraceMilliseconds: try reader.integer("CCA_KILL_GRACE_MS", default: 300, in: 0...60_000),
             drainTimeoutSeconds: try reader.integer("CCA_DRAIN_TIMEOUT_SECONDS", default: 30, in: 0...3_600),
             requestReadTimeoutMilliseconds: try reader.integer("CCA_REQUEST_READ_TIMEOUT_MS", default: 5_000, in: 100...600_000),
-            clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600))
+            clientWriteTimeoutSeconds: try reader.integer("CCA_CLIENT_WRITE_TIMEOUT_SECONDS", default: 30, in: 1...3_600),
+            apiKeysFile: reader.string("CCA_API_KEYS_FILE"),
+            keyDefaults: KeyLimits(maxConcurrent: try reader.optionalInteger("CCA_KEY_DEFAULT_MAX_CONCURRENT", in: 1...1_000_000),
+                                   requestsPerMinute: try reader.optionalInteger("CCA_KEY_DEFAULT_RPM", in: 1...1_000_000)))
+        configuration.stateDirectory = reader.string("CCA_STATE_DIR") ?? reader.string("STATE_DIRECTORY")
+        configuration.responsesTTLHours = try reader.integer("CCA_RESPONSES_TTL_HOURS", default: 720, in: 1...87_600)
+        configuration.responsesMaxBytesPerOwner = try reader.integer("CCA_RESPONSES_MAX_MB_PER_OWNER", default: 256, in: 1...1_048_576) << 20
+        return configuration
     }
 }
 
@@ -149,6 +166,11 @@ private struct EnvironmentReader {
             throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
+    }
+
+    func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard string(name) != nil else { return nil }
+        return try integer(name, default: 0, in: range)
     }
 
     func octal(_ name: String, default fallback: Int) throws(ConfigurationError) -> Int {

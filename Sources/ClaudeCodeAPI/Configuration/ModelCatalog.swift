@@ -10,10 +10,20 @@ public struct ModelCatalog: Sendable, Equatable {
         self.aliases = aliases
     }
 
-    /// The CLI model for a requested name, or nil when the service does not accept it.
+    /// The CLI model for a requested name, or nil when the service does not accept it. Listed names and aliases map as
+    /// configured; any other well-formed Claude model id (Anthropic's dated ids such as `claude-sonnet-4-5-20250929`,
+    /// `-latest` aliases, older models) is passed to the CLI as it is, so that upstream decides: its 404 becomes
+    /// `model_not_found`. The shape check keeps anything else out of the CLI's argv.
     public func cliModel(for requested: String) -> String? {
         if let target = aliases[requested] { return target }
-        return models.contains(requested) ? requested : nil
+        if models.contains(requested) || Self.isClaudeModelID(requested) { return requested }
+        return nil
+    }
+
+    /// `claude-` then lower-case letters, digits, dots and dashes, at most 100 characters.
+    public static func isClaudeModelID(_ name: String) -> Bool {
+        guard name.hasPrefix("claude-"), name.utf8.count <= 100, name.utf8.count > 7 else { return false }
+        return name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D }
     }
 
     /// Every accepted name, models first, for `GET /v1/models`.

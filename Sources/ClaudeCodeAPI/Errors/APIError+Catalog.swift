@@ -31,6 +31,9 @@ extension APIError.Code {
     public static let rateLimitExceeded: Self = "rate_limit_exceeded"
     public static let invalidModelOutput: Self = "invalid_model_output"
     public static let toolCallInterrupted: Self = "tool_call_interrupted"
+    public static let invalidAPIKey: Self = "invalid_api_key"
+    public static let perKeyConcurrency: Self = "per_key_concurrency"
+    public static let tooManyFailedAuthentications: Self = "too_many_failed_authentications"
 
     /// Codes that mean a deadline passed (for `/status`).
     public var isTimeout: Bool { self == .requestTimeout || self == .cliStalled }
@@ -104,6 +107,38 @@ extension APIError {
         APIError(status: 404, kind: .notFound,
                  message: "The model '\(model)' does not exist or you do not have access to it. GET /v1/models lists the models this service accepts.",
                  param: "model", code: .modelNotFound)
+    }
+
+    // MARK: API keys (the service's own; never the key or its digest in a message)
+
+    public static func missingAPIKey() -> APIError {
+        APIError(status: 401, kind: .authentication,
+                 message: "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' (or 'x-api-key: YOUR_KEY').",
+                 code: .invalidAPIKey, headers: [HTTPHeader("WWW-Authenticate", "Bearer")])
+    }
+
+    public static func invalidAPIKey() -> APIError {
+        APIError(status: 401, kind: .authentication,
+                 message: "Incorrect API key provided. Ask the operator of this service for a valid key.",
+                 code: .invalidAPIKey, headers: [HTTPHeader("WWW-Authenticate", "Bearer")])
+    }
+
+    public static func tooManyFailedAuthentications(retryAfterSeconds: Int) -> APIError {
+        APIError(status: 429, kind: .rateLimit,
+                 message: "Too many requests with a missing or wrong API key from your address; retry in \(retryAfterSeconds) s.",
+                 code: .tooManyFailedAuthentications, retryAfterSeconds: retryAfterSeconds)
+    }
+
+    public static func perKeyConcurrency(limit: Int, rateLimit: RateLimitState?) -> APIError {
+        APIError(status: 429, kind: .rateLimit,
+                 message: "This API key already has \(limit) request\(limit == 1 ? "" : "s") in progress, its limit; retry when one has finished.",
+                 code: .perKeyConcurrency, retryAfterSeconds: 1, headers: rateLimit?.headers ?? [])
+    }
+
+    public static func keyRateLimited(rpm: Int, retryAfterSeconds: Int, rateLimit: RateLimitState) -> APIError {
+        APIError(status: 429, kind: .rateLimit,
+                 message: "Rate limit reached for this API key: \(rpm) requests per minute. Retry in \(retryAfterSeconds) s.",
+                 code: .rateLimitExceeded, retryAfterSeconds: retryAfterSeconds, headers: rateLimit.headers)
     }
 
     // MARK: Capacity and availability

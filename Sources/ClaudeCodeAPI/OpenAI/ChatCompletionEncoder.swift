@@ -23,7 +23,7 @@ public struct ChatCompletionEncoder: TurnEncoder {
         switch event {
         case .text(let text): content += text
         case .reasoning(let text): reasoning += text
-        case .toolCallStarted, .toolCallArguments: break  // the complete calls come with `finished`
+        case .started, .toolCallStarted, .toolCallArguments: break  // the complete calls come with `finished`
         case .finished(let completion):
             isComplete = true
             let body = ChatCompletion(identity: identity, content: content, reasoning: reasoning.isEmpty ? nil : reasoning,

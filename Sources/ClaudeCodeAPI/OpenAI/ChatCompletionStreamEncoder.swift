@@ -25,6 +25,8 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
     public mutating func send(_ event: TurnEvent) throws(ClientDisconnected) {
         guard !isComplete else { return }
         switch event {
+        case .started:
+            return  // OpenAI's chunks carry no upstream message id
         case .text(let text):
             try startStream()
             try emit(ChatCompletionChunk.content(identity, text))

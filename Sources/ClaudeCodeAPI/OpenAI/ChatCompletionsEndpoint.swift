@@ -28,32 +28,21 @@ struct ChatCompletionsEndpoint: Sendable {
             logger.debug("ignored parameters", ["request_id": .string(context.request.requestID),
                                                 "params": .string(chat.ignoredParameters.joined(separator: ","))])
         }
-        var outcome = admission.withSlot(context, model: chat.model) {
+        var outcome = admission.withSlot(context, model: chat.model) { () -> RequestOutcome in
             let identity = CompletionIdentity(id: "chatcmpl-\(RequestID.make())", created: Int(Date().timeIntervalSince1970), model: chat.model)
             let turn = TurnSpec(
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel,
                                                   maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget, tools: chat.tools),
                 executable: executable, includeReasoning: chat.thinkingBudget != nil, stopSequences: chat.stopSequences,
                 requestID: context.request.requestID)
-            if chat.stream {
-                var encoder = ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream,
-                                                          legacyFunctions: chat.legacyFunctions)
-                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
-                return Self.outcome(status: encoder.status, report)
-            } else {
-                var encoder = ChatCompletionEncoder(writer: context.writer, identity: identity, legacyFunctions: chat.legacyFunctions)
-                let report = runner.run(turn, encoder: &encoder, writer: context.writer)
-                return Self.outcome(status: encoder.status, report)
-            }
+            return runner.respond(turn, streaming: chat.stream, writer: context.writer,
+                streamingEncoder: { ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream,
+                                                                legacyFunctions: chat.legacyFunctions) },
+                bufferedEncoder: { ChatCompletionEncoder(writer: context.writer, identity: identity, legacyFunctions: chat.legacyFunctions) },
+                finishReason: { FinishReason($0, legacyFunctions: chat.legacyFunctions).rawValue })
         }
         outcome.model = chat.model
         outcome.stream = chat.stream
-        return outcome
-    }
-
-    private static func outcome(status: Int, _ report: TurnReport) -> RequestOutcome {
-        var outcome = RequestOutcome(status: status, turn: report)
-        outcome.finishReason = report.completion.map { FinishReason($0.stopReason).rawValue }
         return outcome
     }
 }

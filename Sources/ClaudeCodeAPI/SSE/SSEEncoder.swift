@@ -11,6 +11,11 @@ public enum SSEEncoder {
 
     private static let dataPrefix = Array("data: ".utf8)
 
+    /// A named event, as Anthropic's API streams them: `event: <name>\ndata: <json>\n\n`.
+    public static func event(_ name: String, _ json: [UInt8]) -> [UInt8] {
+        Array("event: \(name)\n".utf8) + data(json)
+    }
+
     public static let done = Array("data: [DONE]\n\n".utf8)
 
     /// A comment line: ignored by clients, keeps proxies from timing the stream out.

@@ -49,7 +49,7 @@ struct ToolOutputPolicy {
             if schemaAnswer != nil { return [] }  // only the structured answer is the answer
             if mustCall && returnedCount == 0 { heldText.append(event); return [] }
             return [event]
-        case .reasoning, .failed:
+        case .started, .reasoning, .failed:
             return [event]
         case .toolCallStarted(let index, let id, let name):
             return started(index, id, name)

@@ -1,6 +1,8 @@
 /// What a turn tells its client, in order, whatever the API surface: the neutral output of `TurnTranslator`, which
 /// each surface's `TurnEncoder` renders in its own wire format (OpenAI chunks, one JSON object, ...).
 public enum TurnEvent: Equatable, Sendable {
+    /// The first upstream response of the turn began: its message id and input usage (sent once per turn).
+    case started(TurnStart)
     case text(String)
     case reasoning(String)
     /// The model starts calling a client tool: `index` counts the calls of the turn from 0.
@@ -11,17 +13,33 @@ public enum TurnEvent: Equatable, Sendable {
     case failed(APIError)
 }
 
+/// What is known when upstream's answer begins.
+public struct TurnStart: Equatable, Sendable {
+    /// Upstream's message id (`msg_...`), when the CLI reported one.
+    public var messageID: String?
+    /// Input usage (output tokens so far).
+    public var usage: CLIUsage
+
+    public init(messageID: String?, usage: CLIUsage) {
+        self.messageID = messageID
+        self.usage = usage
+    }
+}
+
 /// How a turn that succeeded ended.
 public struct TurnCompletion: Equatable, Sendable {
     public var stopReason: TurnStopReason
     public var usage: CLIUsage
+    /// Upstream's id of the message that ended the turn, when known.
+    public var messageID: String?
     /// The client tool calls the turn ended with (stop reason `toolUse`), complete.
     public var toolCalls: [TurnToolCall]
 
-    public init(stopReason: TurnStopReason, usage: CLIUsage, toolCalls: [TurnToolCall] = []) {
+    public init(stopReason: TurnStopReason, usage: CLIUsage, toolCalls: [TurnToolCall] = [], messageID: String? = nil) {
         self.stopReason = stopReason
         self.usage = usage
         self.toolCalls = toolCalls
+        self.messageID = messageID
     }
 }
 

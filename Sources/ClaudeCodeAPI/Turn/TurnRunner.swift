@@ -230,7 +230,7 @@ private struct Delivery {
         switch event {
         case .failed(let error): if report.failure == nil { report.failure = error }
         case .finished(let completion): report.completion = completion
-        case .text, .reasoning, .toolCallStarted, .toolCallArguments: break
+        case .started, .text, .reasoning, .toolCallStarted, .toolCallArguments: break
         }
         do { try encoder.send(event) } catch {
             report.clientDisconnected = true

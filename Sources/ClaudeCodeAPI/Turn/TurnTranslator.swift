@@ -22,6 +22,9 @@ public struct TurnTranslator {
     private var messageText: [UInt8] = []
     private var messageReasoning: [UInt8] = []
     private var streamingMessageID: String?
+    /// The id of the last message seen (streamed or not), for the completion.
+    private var lastMessageID: String?
+    private var announcedStart = false
     /// Text seen only in `assistant` events of messages that never streamed.
     private var unstreamedText: [UInt8] = []
     private var stopReason: String?
@@ -55,13 +58,15 @@ public struct TurnTranslator {
             messageReasoning = []
             return []
         case .messageStart(let id, let usage):
+            defer { announcedStart = true }
             streamingMessageID = id
+            lastMessageID = id ?? lastMessageID
             messageUsage = usage
             messageText = []
             messageReasoning = []
             messageToolCalls = []
             toolCallOfBlock = [:]
-            return []
+            return announcedStart ? [] : [.started(TurnStart(messageID: id, usage: usage))]
         case .toolUseStart(let block, let id, let name):
             let index = messageToolCalls.count
             toolCallOfBlock[block] = index
@@ -82,7 +87,8 @@ public struct TurnTranslator {
                 finishedBeforeResult = true
                 var usage = messageUsage
                 usage.outputTokens = max(usage.outputTokens, (content.count + 3) / 4)
-                events.append(.finished(TurnCompletion(stopReason: .stopSequence(stopMatcher.matchedSequence ?? ""), usage: usage)))
+                events.append(.finished(TurnCompletion(stopReason: .stopSequence(stopMatcher.matchedSequence ?? ""), usage: usage,
+                                                       messageID: lastMessageID)))
             }
             return events
         case .thinkingDelta(_, let text):
@@ -101,7 +107,7 @@ public struct TurnTranslator {
             guard reason == "max_tokens" else { return [] }
             isFinished = true
             finishedBeforeResult = true
-            return show(stopMatcher.finish()) + [.finished(TurnCompletion(stopReason: .maxTokens, usage: messageUsage))]
+            return show(stopMatcher.finish()) + [.finished(TurnCompletion(stopReason: .maxTokens, usage: messageUsage, messageID: lastMessageID))]
         case .messageStop(let abandoned):
             if abandoned && !messageToolCalls.isEmpty {
                 // A retry would stream the calls again with new ids: the client has the first ones already.
@@ -119,6 +125,7 @@ public struct TurnTranslator {
             streamingMessageID = nil
             return []
         case .assistant(let message):
+            if !message.isSynthetic, let id = message.id { lastMessageID = id }
             // Blocks of a streaming message are already covered by its deltas.
             if message.hasText, !message.isSynthetic, message.id == nil || message.id != streamingMessageID {
                 unstreamedText.append(contentsOf: message.text.utf8)
@@ -167,7 +174,7 @@ public struct TurnTranslator {
         if !stopMatcher.isStopped { events += show(stopMatcher.finish()) }
         let reason = stopMatcher.matchedSequence.map(TurnStopReason.stopSequence)
             ?? TurnStopReason(cliStopReason: result.stopReason ?? stopReason)
-        events.append(.finished(TurnCompletion(stopReason: reason, usage: result.usage)))
+        events.append(.finished(TurnCompletion(stopReason: reason, usage: result.usage, messageID: lastMessageID)))
         return events
     }
 
@@ -179,7 +186,7 @@ public struct TurnTranslator {
             if call.arguments.isEmpty { call.arguments = "{}" }
             return call
         }
-        return [.finished(TurnCompletion(stopReason: .toolUse, usage: usage, toolCalls: complete))]
+        return [.finished(TurnCompletion(stopReason: .toolUse, usage: usage, toolCalls: complete, messageID: lastMessageID))]
     }
 
     /// New text, through the stop sequences.

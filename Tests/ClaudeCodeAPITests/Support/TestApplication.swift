@@ -8,14 +8,14 @@ struct TestApplication {
     let launcher: any ProcessLauncher
     let logLines = LogLines()
 
-    init(launcher: any ProcessLauncher, environment: [String: String] = [:],
+    init(launcher: any ProcessLauncher, environment: [String: String] = [:], clock: any MonotonicClock = SystemClock(),
          freeSpace: @escaping ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace) {
         var env = ["CCA_CLAUDE_PATH": "/bin/true", "ANTHROPIC_API_KEY": "test-key", "CCA_MAX_CONCURRENT_CLI": "2"]
         env.merge(environment) { $1 }
         let configuration = try! Configuration.fromEnvironment(env)
         let lines = logLines
         self.launcher = launcher
-        application = try! APIApplication(configuration: configuration, launcher: launcher,
+        application = try! APIApplication(configuration: configuration, launcher: launcher, clock: clock,
                                           logger: Logger(level: .debug, sink: { lines.append($0) }), freeSpace: freeSpace)
     }
 

@@ -1,4 +1,4 @@
-/// One message of a chat completion request, after validation.
+/// One message of a conversation, after validation, whatever API surface it came in on.
 public struct ChatMessage: Equatable, Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case system, developer, user, assistant, tool, function

@@ -1,0 +1,112 @@
+import HTTPCore
+
+/// Streaming Messages API answers: Anthropic's SSE events (`message_start`, `content_block_start` / `_delta` /
+/// `_stop`, `message_delta`, `message_stop`, `ping`), built from the neutral turn events, not forwarded from the CLI:
+/// the translator has already dropped text replayed after an upstream retry, added text that only came in the
+/// non-streaming fallback, and applied the stop sequences. The status line waits for the first content, so that an
+/// early failure is a real HTTP error.
+struct MessagesStreamEncoder: TurnEncoder {
+    private enum Block: Equatable { case text, thinking, toolUse(Int) }
+
+    private let writer: any ResponseWriter
+    private let model: String
+    private let json = JSONWire()
+    private let errorFormat = AnthropicErrorFormat()
+    private var start: TurnStart?
+    private var headSent = false
+    private var openBlock: Block?
+    private var blockCount = 0
+    private(set) var isComplete = false
+    var hasSentAnything: Bool { headSent || isComplete }
+    private(set) var status = 200
+
+    init(writer: any ResponseWriter, model: String) {
+        self.writer = writer
+        self.model = model
+    }
+
+    mutating func send(_ event: TurnEvent) throws(ClientDisconnected) {
+        guard !isComplete else { return }
+        switch event {
+        case .started(let info):
+            start = info
+            return
+        case .text(let piece):
+            try begin(.text, ["type": .string("text"), "text": .string("")])
+            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
+                                             "delta": .object(["type": .string("text_delta"), "text": .string(piece)])])
+        case .reasoning(let piece):
+            try begin(.thinking, ["type": .string("thinking"), "thinking": .string(""), "signature": .string("")])
+            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
+                                             "delta": .object(["type": .string("thinking_delta"), "thinking": .string(piece)])])
+        case .toolCallStarted(let index, let id, let name):
+            try begin(.toolUse(index), ["type": .string("tool_use"), "id": .string(id), "name": .string(name), "input": .object([:])])
+        case .toolCallArguments(let index, let fragment):
+            guard openBlock == .toolUse(index) else { return }
+            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
+                                             "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(fragment)])])
+        case .finished(let completion):
+            try startStream(messageID: completion.messageID)
+            try closeBlock()
+            let stop = AnthropicMessage.stop(completion.stopReason)
+            try emit("message_delta", ["delta": .object(["stop_reason": .string(stop.reason), "stop_sequence": stop.sequence.map(JSONValue.string) ?? .null]),
+                                       "usage": .object(["output_tokens": .number(Double(completion.usage.outputTokens))])])
+            try emit("message_stop", [:])
+            isComplete = true
+        case .failed(let error):
+            isComplete = true
+            guard headSent else {
+                status = errorFormat.status(for: error)
+                try writer.respond(error, in: errorFormat)
+                return
+            }
+            try writer.write(errorFormat.streamEvents(for: error))
+        }
+        try writer.flush()
+    }
+
+    mutating func idle() throws(ClientDisconnected) {
+        guard !isComplete else { return }
+        try startStream(messageID: nil)
+        try emit("ping", [:])
+        try writer.flush()
+    }
+
+    private mutating func begin(_ block: Block, _ contentBlock: [String: JSONValue]) throws(ClientDisconnected) {
+        try startStream(messageID: nil)
+        guard openBlock != block else { return }
+        try closeBlock()
+        try emit("content_block_start", ["index": .number(Double(blockCount)), "content_block": .object(contentBlock)])
+        openBlock = block
+        blockCount += 1
+    }
+
+    private mutating func closeBlock() throws(ClientDisconnected) {
+        guard openBlock != nil else { return }
+        try emit("content_block_stop", ["index": .number(Double(blockCount - 1))])
+        openBlock = nil
+    }
+
+    private mutating func startStream(messageID: String?) throws(ClientDisconnected) {
+        guard !headSent else { return }
+        headSent = true
+        try writer.writeHead(status: 200, headers: [
+            HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
+            HTTPHeader("Cache-Control", "no-cache"),
+            HTTPHeader("X-Accel-Buffering", "no"),
+        ])
+        let usage = start?.usage ?? CLIUsage()
+        let message = AnthropicMessage(id: start?.messageID ?? messageID ?? AnthropicMessage.makeID(), model: model, content: [],
+                                       stopReason: nil, stopSequence: nil, usage: .init(usage))
+        guard let body = try? json.encode(message) else { return }
+        try writer.write(SSEEncoder.event("message_start", Array(#"{"message":"#.utf8) + body + Array(#","type":"message_start"}"#.utf8)))
+    }
+
+    /// One event whose JSON object is `fields` plus its `type`.
+    private func emit(_ type: String, _ fields: [String: JSONValue]) throws(ClientDisconnected) {
+        var object = fields
+        object["type"] = .string(type)
+        let body = Array(JSONValue.object(object).jsonText.utf8)
+        try writer.write(SSEEncoder.event(type, body))
+    }
+}
