@@ -540,6 +540,48 @@ def test_nginx_own_413_429_and_unreachable_responder_answers_are_json(make_site,
         assert not missing_security_headers(resp.headers), missing_security_headers(resp.headers)
 
 
+def test_nginx_own_errors_on_the_messages_api_are_in_anthropics_shape(make_site, tmp_path):
+    """The official anthropic client raises the right exception for each, with Anthropic's error object."""
+    import anthropic
+    import httpx2
+
+    def claude(site: Site, source: str) -> anthropic.Anthropic:
+        transport = httpx2.HTTPTransport(verify=site.certs.context(), local_address=source)
+        return anthropic.Anthropic(base_url=site.https(), api_key="unused", max_retries=0,
+                                   http_client=anthropic.DefaultHttpxClient(transport=transport))
+
+    def failure(call) -> anthropic.APIStatusError:
+        with pytest.raises(anthropic.APIStatusError) as raised:
+            call()
+        return raised.value
+
+    message = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": unique("m")}]}
+    limited = make_site({"req-rate": "1r/m", "req-burst": "0"}, max_body="1k")
+    too_large = failure(lambda: claude(limited, "127.0.0.8").messages.create(
+        **{**message, "messages": [{"role": "user", "content": "x" * 4096}]}))
+    with limited.client("127.0.0.9") as client:
+        assert client.get(limited.https("/v1/models")).status_code == 200   # the address's one request a minute
+    too_many = failure(lambda: claude(limited, "127.0.0.9").messages.create(**message))
+    dead = make_site(upstream=str(tmp_path / "nobody.sock"))
+    unreachable = failure(lambda: claude(dead, "127.0.0.1").messages.create(**message))
+    listed = make_site({"client-allow": "127.0.0.1"})
+    forbidden = failure(lambda: claude(listed, OTHER).messages.create(**message))
+    expected = [(too_large, anthropic.RequestTooLargeError, 413, "request_too_large"),
+                (too_many, anthropic.RateLimitError, 429, "rate_limit_error"),
+                (unreachable, anthropic.OverloadedError, 529, "overloaded_error"),
+                (forbidden, anthropic.PermissionDeniedError, 403, "permission_error")]
+    for error, kind, status, error_type in expected:
+        assert isinstance(error, kind) and error.status_code == status, (type(error), error.status_code, error.body)
+        body = error.body if isinstance(error.body, dict) else {}
+        assert body.get("type") == "error" and set(body.get("error", {})) == {"type", "message"} \
+            and body["error"]["type"] == error_type, (status, error.body)
+        assert not missing_security_headers(error.response.headers), missing_security_headers(error.response.headers)
+    assert too_many.response.headers.get("retry-after") == "1" and unreachable.response.headers.get("retry-after") == "5"
+    # The OpenAI surface beside it keeps OpenAI's shape.
+    with dead.client() as client:
+        assert nginx_error(client.get(dead.https("/v1/models")), 503, "responder_unavailable")
+
+
 def test_cors_over_https_for_the_listed_origin_only(site):
     with site.client() as client:
         preflight = client.request("OPTIONS", site.https("/v1/chat/completions"),
