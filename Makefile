@@ -1,8 +1,11 @@
-# claude-code-api: `make run` serves the API on http://127.0.0.1:8080; `make test` runs every test.
+# claude-code-api: `make run` serves the API on http://127.0.0.1:8080 (`make run TLS=1`: also
+# https://127.0.0.1:8443, self-signed); `make test` runs every test.
 # Both install what is missing first (Debian packages, the real Claude CLI, a Python venv for the test clients).
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 PORT ?= 8080
+TLS ?=
+TLS_PORT ?= 8443
 PYTEST := .venv/bin/python -m pytest
 
 # Installation (make install, make deb). PREFIX and DESTDIR as usual; the configuration is always under /etc.
@@ -54,7 +57,7 @@ build-installed:
 	swift build $(SWIFT_FLAGS_$(CONFIGURATION))
 
 run: build-release
-	@PORT=$(PORT) CCA_BIN=.build/release/claude-code-api scripts/run-local
+	@PORT=$(PORT) TLS=$(TLS) TLS_PORT=$(TLS_PORT) CCA_BIN=.build/release/claude-code-api scripts/run-local
 
 test: build
 	$(MAKE) --no-print-directory test-unit test-integration

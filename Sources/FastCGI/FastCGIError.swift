@@ -5,6 +5,8 @@ public struct FastCGIError: Error, CustomStringConvertible, Sendable {
         case socketSetupFailed
         case addressInUse
         case acceptFailed
+        case invalidPeerList
+        case peerListRequired
     }
 
     public var code: Code

@@ -23,12 +23,16 @@ public final class FastCGIServer: @unchecked Sendable {
     private var drainBacklog = false
 
     /// Initializes libfcgi (before any thread exists) and takes over the listening socket.
+    /// `allowedPeers`: the web servers that may connect to a TCP socket (checked against the socket's address first:
+    /// every interface needs a list, IPv6 is refused).
     /// `readTimeoutMilliseconds`: how long a worker may spend receiving one request (records up to the end of the
     /// body) before the read is interrupted and the connection dropped.
     /// `writeTimeoutMilliseconds`: how long one blocking write to a connection may take before the client counts as gone.
-    public init(listener: ListeningSocket, workers: Int, readTimeoutMilliseconds: Int, writeTimeoutMilliseconds: Int = 30_000,
-                onWorkerError: @escaping @Sendable (String) -> Void, handler: any HTTPHandler) throws {
-        try LibFCGI.initialize()
+    public init(listener: ListeningSocket, allowedPeers: AllowedPeers = .anyone, workers: Int, readTimeoutMilliseconds: Int,
+                writeTimeoutMilliseconds: Int = 30_000, onWorkerError: @escaping @Sendable (String) -> Void,
+                handler: any HTTPHandler) throws {
+        try allowedPeers.check(serving: listener.address)
+        try LibFCGI.initialize(allowedPeers: allowedPeers.addresses)
         watchdog = ReadWatchdog(workers: workers, timeoutMilliseconds: readTimeoutMilliseconds) { index in
             onWorkerError("worker \(index): a peer sent an incomplete request for too long; dropping its connection")
         }

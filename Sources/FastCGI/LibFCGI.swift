@@ -1,12 +1,40 @@
 import CFastCGI
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every libfcgi call the service makes, wrapped once. Nothing else in the project imports CFastCGI.
 enum LibFCGI {
     /// `FCGX_Init`: once, before any thread starts. It installs libfcgi's own SIGPIPE/SIGUSR1/SIGTERM handlers,
     /// which the caller then takes back (the executable's `SignalWaiter`, after this and before any thread starts).
-    static func initialize() throws(FastCGIError) {
+    ///
+    /// It is also where libfcgi reads `FCGI_WEB_SERVER_ADDRS`, the addresses every accepted IPv4 connection is
+    /// checked against (fcgiapp.c copies `getenv` once; os_unix.c `ClientAddrOK` compares each `inet_addr`): the
+    /// variable is set here from `allowedPeers`, or removed when there are none, so that nothing else in the
+    /// environment decides who may connect. libfcgi keeps the first list for the life of the process: a later call
+    /// with another list fails instead of being silently ignored.
+    static func initialize(allowedPeers: [String]) throws(FastCGIError) {
+        initialization.lock()
+        defer { initialization.unlock() }
+        if let first = initializedWith {
+            guard first == allowedPeers else {
+                throw FastCGIError(.initializationFailed, "libfcgi was initialized with another list of allowed peers (\(first.joined(separator: ","))); it reads the list once per process")
+            }
+            return
+        }
+        if allowedPeers.isEmpty {
+            unsetenv(webServerAddressesVariable)
+        } else {
+            setenv(webServerAddressesVariable, allowedPeers.joined(separator: ","), 1)
+        }
         guard FCGX_Init() == 0 else { throw FastCGIError(.initializationFailed, "FCGX_Init failed") }
+        initializedWith = allowedPeers
     }
+
+    static let webServerAddressesVariable = "FCGI_WEB_SERVER_ADDRS"
+    private static let initialization = NSLock()
+    nonisolated(unsafe) private static var initializedWith: [String]?
 
     /// One heap-allocated request per worker: libfcgi's streams point back into it, so it never moves.
     static func makeRequest(listeningOn fd: Int32) throws(FastCGIError) -> UnsafeMutablePointer<FCGX_Request> {

@@ -151,6 +151,90 @@ public enum Syscalls {
         return type
     }
 
+    public static func tcpStreamSocket() throws(SystemError) -> Int32 {
+        try retryingOnInterrupt("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    }
+
+    /// SO_REUSEADDR: a restarted instance can bind its port while connections of the last one are in TIME_WAIT.
+    public static func setReuseAddress(_ fd: Int32) throws(SystemError) {
+        var on: Int32 = 1
+        _ = try retryingOnInterrupt("setsockopt(SO_REUSEADDR)") {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// Binds to an IPv4 address given in dotted-quad form (see `ipv4Address`).
+    public static func bind(_ fd: Int32, ipv4 host: String, port: UInt16) throws(SystemError) {
+        guard let binary = ipv4Address(host) else { throw SystemError("bind \(host):\(port)", errno: EINVAL) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: binary)
+        _ = try retryingOnInterrupt("bind \(host):\(port)") {
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+    }
+
+    /// An IPv4 address in strict dotted-quad form (four decimal numbers 0-255, no leading zeros: inet_pton), in network
+    /// byte order; nil for anything else (`127.1`, `0x7f.0.0.1`, `010.0.0.1`, names, networks).
+    public static func ipv4Address(_ text: String) -> UInt32? {
+        var binary = in_addr()
+        guard inet_pton(AF_INET, text, &binary) == 1 else { return nil }
+        return binary.s_addr
+    }
+
+    /// What the socket `fd` is bound to (getsockname).
+    public static func localAddress(_ fd: Int32) throws(SystemError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try retryingOnInterrupt("getsockname") {
+            withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+        }
+        let family = Int32(storage.ss_family)
+        return withUnsafePointer(to: &storage) { pointer in
+            switch family {
+            case AF_UNIX:
+                return pointer.withMemoryRebound(to: sockaddr_un.self, capacity: 1) { unix in
+                    var path = unix.pointee.sun_path
+                    let text = withUnsafeBytes(of: &path) { raw in
+                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                    }
+                    return .unix(path: text)
+                }
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet in
+                    let host = withUnsafeBytes(of: inet.pointee.sin_addr) { presentation(AF_INET, $0, count: Int(INET_ADDRSTRLEN)) }
+                    return .ipv4(host: host,
+                                 port: UInt16(bigEndian: inet.pointee.sin_port))
+                }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { inet6 in
+                    let host = withUnsafeBytes(of: inet6.pointee.sin6_addr) { presentation(AF_INET6, $0, count: Int(INET6_ADDRSTRLEN)) }
+                    return .ipv6(host: host,
+                                 port: UInt16(bigEndian: inet6.pointee.sin6_port))
+                }
+            default:
+                return .other(family: family)
+            }
+        }
+    }
+
+    private static func presentation(_ family: Int32, _ address: UnsafeRawBufferPointer, count: Int) -> String {
+        var buffer = [CChar](repeating: 0, count: count)
+        guard inet_ntop(family, address.baseAddress, &buffer, socklen_t(count)) != nil else { return "?" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Makes a listening TCP socket stop listening without closing its descriptor (which other threads may be polling):
+    /// the kernel then refuses new connections, and resets those still queued. shutdown(SHUT_RD).
+    public static func stopListening(_ fd: Int32) throws(SystemError) {
+        _ = try retryingOnInterrupt("shutdown") { shutdown(fd, Int32(SHUT_RD)) }
+    }
+
     private static func withUnixAddress(_ path: String,
                                         _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> Void) throws(SystemError) {
         guard path.utf8.count <= maximumUnixPathLength else { throw SystemError("unix socket path", errno: ENAMETOOLONG) }

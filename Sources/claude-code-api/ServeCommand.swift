@@ -26,6 +26,17 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(level: configuration.logLevel)
         let launcher = PosixProcessLauncher()
 
+        // Who may connect to a TCP socket, checked against the configured address before anything is bound
+        // (FastCGIServer checks the socket it is given again, an inherited one included).
+        let allowedPeers: AllowedPeers
+        do {
+            allowedPeers = try AllowedPeers(configuration.fastCGIAllowedPeers)
+            if let address = configuration.listen { try allowedPeers.check(serving: address) }
+        } catch {
+            logger.error("invalid configuration", ["error": .string("CCA_LISTEN, CCA_FASTCGI_ALLOWED: \(error)")])
+            Glibc.exit(78)  // EX_CONFIG
+        }
+
         let application: APIApplication
         let server: FastCGIServer
         let listener: ListeningSocket
@@ -39,9 +50,17 @@ struct ServeCommand: ParsableCommand {
             Glibc.exit(1)
         }
         do {
-            listener = try configuration.listenPath.map { try ListeningSocket.bind(path: $0, mode: configuration.socketMode, group: configuration.socketGroup) }
-                ?? ListeningSocket.activated(environment: environment) ?? ListeningSocket.inherited()
-            server = try FastCGIServer(listener: listener, workers: configuration.workers,
+            switch configuration.listen {
+            case .unix(let path)?:
+                listener = try ListeningSocket.bind(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+            case .ipv4(let host, let port)?:
+                listener = try ListeningSocket.bind(ipv4: host, port: port)
+            case nil:
+                listener = try ListeningSocket.activated(environment: environment) ?? ListeningSocket.inherited()
+            case let other?:
+                throw FastCGIError(.socketSetupFailed, "cannot listen on \(other)")
+            }
+            server = try FastCGIServer(listener: listener, allowedPeers: allowedPeers, workers: configuration.workers,
                                        readTimeoutMilliseconds: configuration.requestReadTimeoutMilliseconds,
                                        writeTimeoutMilliseconds: configuration.clientWriteTimeoutSeconds * 1_000,
                                        onWorkerError: { logger.error("worker error", ["error": .string($0)]) },
@@ -61,11 +80,16 @@ struct ServeCommand: ParsableCommand {
         signals.blockInAllThreads()
         server.start()
         logger.info("started", [
-            "listen": .string(listener.path ?? "fd \(listener.descriptor)"), "workers": .int(configuration.workers),
-            "cli_slots": .int(configuration.maxConcurrentCLI), "cli": .string(configuration.claudePath),
+            "listen": .string(listener.isInherited ? "fd \(listener.descriptor) (\(listener.address))" : "\(listener.address)"),
+            "fastcgi_allowed": .string(allowedPeers.addresses.isEmpty ? "any" : allowedPeers.addresses.joined(separator: ",")),
+            "workers": .int(configuration.workers), "cli_slots": .int(configuration.maxConcurrentCLI),
+            "cli": .string(configuration.claudePath),
             "api_keys": application.authenticator.keys.map { .int($0.count) } ?? .string("off"),
             "notify": .bool(notifier.isEnabled), "watchdog_ping_seconds": .string(heartbeat.pingIntervalSeconds.map { "\($0)" } ?? "off"),
         ])
+        if case .ipv4 = listener.address, !listener.address.isLoopback, allowedPeers.addresses.isEmpty {
+            logger.warning("FastCGI over TCP without CCA_FASTCGI_ALLOWED: any host that can reach this address can send requests; list the web servers' addresses, and keep the port on a private network", ["listen": .string("\(listener.address)")])
+        }
         if application.authenticator.keys == nil {
             logger.warning("API keys are off: anyone who can reach the service is served (set CCA_API_KEYS_FILE to require keys)")
         }
@@ -85,10 +109,13 @@ struct ServeCommand: ParsableCommand {
                     announceStopping: { heartbeat.stopping() },
                     stopAdmitting: { application.stopAdmitting() },
                     stopAccepting: {
-                        // A socket file we made goes now, so that nginx sends new requests to another instance at once
-                        // (connect fails, fastcgi_next_upstream); a socket inherited from systemd stays, for the next instance.
+                        // New requests must go to another instance at once (connect fails, fastcgi_next_upstream): a
+                        // socket file we made goes now, and what is already queued on it is still served; a TCP socket
+                        // we made stops listening once the workers are told to stop; a socket inherited from systemd
+                        // stays, for the next instance.
                         listener.removeFile()
                         server.stopAccepting(drainBacklog: listener.path != nil)
+                        listener.stopListening()
                     },
                     waitForRequests: { server.waitForWorkers(timeoutSeconds: $0) },
                     cancelTurns: { application.cancelInFlight() },

@@ -38,6 +38,11 @@ enum FastCGIClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw SystemError("connect") }
+        return try exchange(connected: fd, params: params, body: body)
+    }
+
+    /// Sends one request on a connected socket and returns the stdout bytes of the response.
+    static func exchange(connected fd: Int32, params: [(String, String)], body: [UInt8]) throws -> String {
         var request = record(type: 1, [0, 1, 0, 0, 0, 0, 0, 0])  // BEGIN_REQUEST, role RESPONDER, no keep-alive
         request += record(type: 4, params.flatMap { pair($0.0, $0.1) }) + record(type: 4, [])
         if !body.isEmpty { request += record(type: 5, body) }

@@ -66,13 +66,14 @@ class StackFactory:
 
     def start(self, cli: str | None = None, extra_env: dict | None = None, name: str = "stack",
               fake: bool = False, nginx_max_body: str = "11m", count: int = 1,
-              workers: int = WORKERS, nginx_options: dict | None = None) -> Stack:
+              workers: int = WORKERS, nginx_options: dict | None = None,
+              listen: list[str] | None = None) -> Stack:
         if cli is None and not fake:
             cli = real_cli_path()
         binary, nginx = _binaries()
         stack = Stack(cli, self.mock.url, fake=fake, count=count, name=name, binary=binary,
                       nginx=nginx, workers=workers, extra_env=extra_env,
-                      nginx_max_body=nginx_max_body, nginx_options=nginx_options)
+                      nginx_max_body=nginx_max_body, nginx_options=nginx_options, listen=listen)
         self.stacks.append(stack)
         StackFactory.live.append(stack)
         try:
@@ -118,15 +119,15 @@ def make_stack(_stack_factory):
     """A factory: ``make_stack(cli=None, extra_env=None, fake=False)``; the stacks it starts
     are stopped when the test ends. ``cli=None`` means the real CLI, ``fake=True`` the fake;
     ``count`` responders (one socket each) share the one nginx; ``nginx_options`` are
-    render-nginx-conf options (see stack.Stack)."""
+    render-nginx-conf options; ``listen`` TCP addresses for the responders (see stack.Stack)."""
     started = []
 
     def make(cli: str | None = None, extra_env: dict | None = None, fake: bool = False,
              name: str = "adhoc", nginx_max_body: str = "11m", count: int = 1,
-             workers: int = WORKERS, nginx_options: dict | None = None):
+             workers: int = WORKERS, nginx_options: dict | None = None, listen: list[str] | None = None):
         stack = _stack_factory.start(cli=cli, extra_env=extra_env, fake=fake, name=name,
                                      nginx_max_body=nginx_max_body, count=count, workers=workers,
-                                     nginx_options=nginx_options)
+                                     nginx_options=nginx_options, listen=listen)
         started.append(stack)
         return stack
 

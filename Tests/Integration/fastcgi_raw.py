@@ -243,12 +243,20 @@ def parse_records(data: bytes) -> tuple[list, bytes]:
 
 
 class Connection:
-    """One stream connection to a FastCGI unix socket."""
+    """One stream connection to a FastCGI unix socket, or to a TCP one when ``path`` is a
+    ``(host, port)`` pair (from the address ``source``, when given)."""
 
-    def __init__(self, path, timeout: float = 5.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
+    def __init__(self, path, timeout: float = 5.0, source: str | None = None):
+        if isinstance(path, tuple):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if source is not None:
+                self.sock.bind((source, 0))
+            self.sock.settimeout(timeout)
+            self.sock.connect(path)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(str(path))
         self._buffer = b""
 
     def send(self, data: bytes) -> bool:
@@ -346,8 +354,8 @@ class Connection:
         self.close()
 
 
-def connect(path, timeout: float = 5.0) -> Connection:
-    return Connection(path, timeout)
+def connect(path, timeout: float = 5.0, source: str | None = None) -> Connection:
+    return Connection(path, timeout, source)
 
 
 def send_raw(path, data: bytes, read_timeout: float = 5.0, close_write: bool = False,

@@ -145,6 +145,8 @@ class Stack:
     keep_tmp       default: $CCA_KEEP_TMP
     nginx_options  render-nginx-conf options without the dashes ({"cors-origins": "..."}), over
                    TEST_NGINX_OPTIONS and conn-per-addr = the stack's whole limit; a None value drops one
+    listen         TCP addresses (IPV4:PORT), one responder each (CCA_LISTEN), instead of unix sockets in
+                   the folder; nginx's upstream lists them, and count is their number
 
     Instance 0 has the short names the single-instance tests use: ``responder``,
     ``responder_pid``, ``socket_path``, ``log_path``, ``scratch_dir``; ``instances[i]``,
@@ -156,7 +158,11 @@ class Stack:
                  nginx: str | None = None, workers: int = DEFAULT_WORKERS,
                  log_level: str = "debug", extra_env: dict | None = None,
                  nginx_max_body: str = "11m", prefix: Path | None = None,
-                 keep_tmp: bool | None = None, nginx_options: dict | None = None):
+                 keep_tmp: bool | None = None, nginx_options: dict | None = None,
+                 listen: list[str] | None = None):
+        if listen:
+            count = len(listen)
+        self.listen = list(listen or [])
         if count < 1:
             raise RuntimeError(f"[{name}] a stack needs at least one responder, not {count}")
         self.name = name
@@ -333,7 +339,7 @@ class Stack:
             "HOME": str(self.home_dir),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "TMPDIR": str(self.tmp_dir),
-            "CCA_LISTEN": str(self.socket_paths[index]),
+            "CCA_LISTEN": self.listen[index] if self.listen else str(self.socket_paths[index]),
             "CCA_CLAUDE_PATH": self.cli,
             "CCA_WORKERS": str(self.workers),
             "CCA_LOG_LEVEL": self.log_level,
@@ -374,18 +380,20 @@ class Stack:
                 start_new_session=True))
         deadline = time.monotonic() + START_TIMEOUT
         for index, (proc, path) in enumerate(zip(self.instances, self.socket_paths)):
-            while not path.exists():
+            # A TCP responder is ready once it logs "started" (after it listens); a unix one when its socket is there.
+            while not (self.started_info(index) if self.listen else path.exists()):
                 if proc.poll() is not None:
                     raise RuntimeError(f"[{self.name}] responder {index} exited with {proc.returncode} "
                                        f"before creating its socket:\n{self.log_tail()}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"[{self.name}] responder socket {path} did not appear "
+                    where = self.listen[index] if self.listen else f"socket {path}"
+                    raise RuntimeError(f"[{self.name}] responder {index} ({where}) did not start "
                                        f"within {START_TIMEOUT}s:\n{self.log_tail()}")
                 time.sleep(0.05)
 
     def _start_nginx(self):
         # A port taken between free_port() and nginx's bind() gets another try.
-        sockets = ",".join(str(p) for p in self.socket_paths)
+        sockets = ",".join(self.listen) if self.listen else ",".join(str(p) for p in self.socket_paths)
         for _ in range(NGINX_ATTEMPTS):
             self.port = free_port()
             with open(self.nginx_conf, "w") as conf:

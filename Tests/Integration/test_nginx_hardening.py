@@ -159,7 +159,8 @@ def test_render_refuses_what_is_not_an_origin(tmp_path, value):
 def test_make_run_takes_cors_origins_from_the_environment(tmp_path):
     """scripts/run-local (what `make run` starts) renders CCA_CORS_ORIGINS into nginx's config. It runs
     from a copy of the scripts, so that no .env of the checkout is read."""
-    for name in ("scripts/run-local", "scripts/render-nginx-conf", "nginx/nginx.conf.template"):
+    templates = [str(p.relative_to(REPO)) for p in sorted((REPO / "nginx").glob("*.template"))]
+    for name in ("scripts/run-local", "scripts/render-nginx-conf", *templates):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy2(REPO / name, tmp_path / name)
     run_tmp = Path(tempfile.mkdtemp(prefix="cca-run-"))   # short: the socket goes in here

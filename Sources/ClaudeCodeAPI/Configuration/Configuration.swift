@@ -1,9 +1,13 @@
 import Foundation
+import SystemCalls
 
 /// Everything the service can be told, read once at start from environment variables (`.env.example` lists them).
 public struct Configuration: Sendable {
-    /// Unix socket path to listen on; nil means the socket passed as fd 0 (systemd, spawn-fcgi).
-    public var listenPath: String?
+    /// Where to listen (`CCA_LISTEN`): a unix socket path, or an IPv4 address and port (`10.0.0.5:9000`; `:9000` is
+    /// every interface); nil means the socket passed as fd 0 (systemd, spawn-fcgi).
+    public var listen: SocketAddress?
+    /// The web servers allowed to connect to a TCP socket (`CCA_FASTCGI_ALLOWED`: IPv4 addresses); empty: no list.
+    public var fastCGIAllowedPeers: [String]
     public var socketMode: Int
     /// Group that owns the socket file (nginx's group), when set.
     public var socketGroup: String?
@@ -71,9 +75,14 @@ public struct Configuration: Sendable {
             if let value = env[name] { cliEnvironment[name] = value }
         }
         cliEnvironment["PATH"] = env["CCA_CLI_PATH_ENV"] ?? "/usr/local/bin:/usr/bin:/bin"
+        if env[webServerAddressesVariable] != nil {
+            // libfcgi would read it; the responder sets it from CCA_FASTCGI_ALLOWED alone, so that one setting decides.
+            throw ConfigurationError(variable: webServerAddressesVariable, message: "not read by claude-code-api: give the web servers allowed to connect in CCA_FASTCGI_ALLOWED")
+        }
 
         var configuration = Configuration(
-            listenPath: reader.string("CCA_LISTEN"),
+            listen: try listenAddress(reader.string("CCA_LISTEN")),
+            fastCGIAllowedPeers: try allowedPeers(reader.list("CCA_FASTCGI_ALLOWED")),
             socketMode: try reader.octal("CCA_SOCKET_MODE", default: 0o660),
             socketGroup: reader.string("CCA_SOCKET_GROUP"),
             workers: workers,
@@ -104,6 +113,35 @@ public struct Configuration: Sendable {
         configuration.responsesTTLHours = try reader.integer("CCA_RESPONSES_TTL_HOURS", default: 720, in: 1...87_600)
         configuration.responsesMaxBytesPerOwner = try reader.integer("CCA_RESPONSES_MAX_MB_PER_OWNER", default: 256, in: 1...1_048_576) << 20
         return configuration
+    }
+}
+
+extension Configuration {
+    static let webServerAddressesVariable = "FCGI_WEB_SERVER_ADDRS"
+
+    /// `CCA_LISTEN`: empty is the inherited socket; `host:port` with an IPv4 host (empty or `*`: every interface) is
+    /// TCP; anything else is a unix socket path. IPv6 and host names are refused: libfcgi checks IPv4 peers only.
+    static func listenAddress(_ text: String?) throws(ConfigurationError) -> SocketAddress? {
+        guard let text else { return nil }
+        guard !text.contains("/"), let colon = text.lastIndex(of: ":") else { return .unix(path: text) }
+        let host = String(text[..<colon])
+        let portText = String(text[text.index(after: colon)...])
+        guard portText.utf8.allSatisfy({ (48...57).contains($0) }), let port = UInt16(portText), port > 0 else {
+            throw ConfigurationError(variable: "CCA_LISTEN", message: "expected a unix socket path or an IPv4 address and port such as 10.0.0.5:9000, got '\(text)'")
+        }
+        if host.isEmpty || host == "*" { return .ipv4(host: "0.0.0.0", port: port) }
+        guard Syscalls.ipv4Address(host) != nil else {
+            throw ConfigurationError(variable: "CCA_LISTEN", message: "'\(host)' is not an IPv4 address (IPv6 and host names are not supported: libfcgi checks the peers of IPv4 connections only)")
+        }
+        return .ipv4(host: host, port: port)
+    }
+
+    /// `CCA_FASTCGI_ALLOWED`: IPv4 addresses in dotted-quad form, one each (libfcgi compares addresses, not networks).
+    static func allowedPeers(_ list: [String]) throws(ConfigurationError) -> [String] {
+        for address in list where Syscalls.ipv4Address(address) == nil {
+            throw ConfigurationError(variable: "CCA_FASTCGI_ALLOWED", message: "'\(address)' is not an IPv4 address such as 10.0.0.2 (give each web server's address; networks are not supported)")
+        }
+        return list
     }
 }
 
