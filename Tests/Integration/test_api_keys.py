@@ -425,3 +425,36 @@ def test_browsers_may_send_x_api_key_and_read_the_rate_limit_headers(keyed):
     resp = chat(keyed.stack, {"x-api-key": KEYS["bob"], "Origin": "http://localhost:3000"})
     exposed = resp.headers["access-control-expose-headers"].lower()
     assert all(f"x-ratelimit-{name}-requests" in exposed for name in ("limit", "remaining", "reset")), exposed
+
+
+def test_stored_responses_belong_to_their_key_and_messages_answer_401_in_anthropics_shape(_stack_factory):
+    """The Responses API stores under the key's name: another key gets 404; the Messages API's 401 is Anthropic's."""
+    alice, alice_line = keys_new("alice")
+    bob, bob_line = keys_new("bob")
+    state = Path(tempfile.mkdtemp(prefix="cca-state-"))
+    keyed = KeyedStack(lambda env: _stack_factory.start(cli=real_cli_path(), name="keys-state",
+                                                        extra_env={**env, "CCA_STATE_DIR": str(state)}),
+                       [alice_line, bob_line], "keys-state")
+    try:
+        base = keyed.stack.base_url
+        with httpx.Client(timeout=TIMEOUT) as c:
+            created = c.post(base + "/v1/responses", headers={"Authorization": f"Bearer {alice}"},
+                             json={"model": MODEL, "input": f"remember {unique()}"})
+            assert created.status_code == 200, created.text
+            rid = created.json()["id"]
+            assert c.get(f"{base}/v1/responses/{rid}", headers={"Authorization": f"Bearer {alice}"}).status_code == 200
+            other = c.get(f"{base}/v1/responses/{rid}", headers={"Authorization": f"Bearer {bob}"})
+            assert other.status_code == 404, other.text
+            chained = c.post(base + "/v1/responses", headers={"Authorization": f"Bearer {bob}"},
+                             json={"model": MODEL, "input": "go on", "previous_response_id": rid})
+            assert chained.status_code == 400, chained.text  # another key's response cannot be continued either
+            assert chained.json()["error"]["code"] == "previous_response_not_found"
+            refused = c.post(base + "/v1/messages", headers={"x-api-key": "sk-wrong"},
+                             json={"model": MODEL, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+            assert refused.status_code == 401
+            assert refused.json()["type"] == "error" and refused.json()["error"]["type"] == "authentication_error"
+            assert alice not in refused.text and digest(alice) not in refused.text
+    finally:
+        _stack_factory.close(keyed.stack)
+        keyed.remove()
+        shutil.rmtree(state, ignore_errors=True)
