@@ -84,7 +84,7 @@ def test_socket_from_listen_fds_serves_nginx_and_tells_systemd_ready_status_watc
     # (it may still be in flight when READY=1 goes out).
     ready = fields(notify_socket.wait_for(is_ready, what="READY=1"))
     assert re.fullmatch(r"serving: [01] requests in flight, 0 of \d+ CLI slots busy, 0 waiting", ready["STATUS"]), ready
-    assert stack.started_info()["listen"] == "fd 3", stack.started_info()
+    assert stack.started_info()["listen"] == f"fd 3 ({stack.socket_path})", stack.started_info()
     prompt = f"through nginx {unique()}"
     resp = post_chat(stack, chat_body(prompt, MODEL))
     assert resp.status_code == 200, resp.text
@@ -120,7 +120,7 @@ def test_socket_from_listen_fds_serves_nginx_and_tells_systemd_ready_status_watc
 def test_socket_as_fd_0_with_inetd_serves_nginx_and_tells_systemd_ready_and_stopping(activated, notify_socket):
     stack = activated("activated-fd0", inetd=True, activation_env={"NOTIFY_SOCKET": notify_socket.address})
     notify_socket.wait_for(is_ready, what="READY=1")
-    assert stack.started_info()["listen"] == "fd 0", stack.started_info()
+    assert stack.started_info()["listen"] == f"fd 0 ({stack.socket_path})", stack.started_info()
     prompt = f"through nginx, fd 0 {unique()}"
     resp = post_chat(stack, chat_body(prompt, MODEL))
     assert resp.status_code == 200, resp.text
