@@ -37,11 +37,15 @@ MODEL = "claude-sonnet-4-5"
 PROMPT = "Say hello in a short sentence."
 ARGS = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
         "--input-format", "stream-json", "--bare", "--tools", "", "--no-session-persistence",
+        "--disable-slash-commands", "--strict-mcp-config",
         "--model", MODEL, "--system-prompt", "You are terse."]
+# The bare CLI as a person runs it: one HOME kept from run to run (its settings, caches and state persist), not a
+# fresh one per run, which is the gateway's own condition and would handicap the baseline the same way.
+BARE_HOME = tempfile.mkdtemp(prefix="cca-bench-home-")
 
 
 def bare_cli(mock_url: str) -> tuple[float, float]:
-    scratch = tempfile.mkdtemp(prefix="cca-bench-")
+    scratch = BARE_HOME
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "ANTHROPIC_BASE_URL": mock_url,
            "ANTHROPIC_API_KEY": "test-key", "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1",
            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_ERROR_REPORTING": "1",
@@ -60,7 +64,6 @@ def bare_cli(mock_url: str) -> tuple[float, float]:
             break
     total = time.perf_counter() - start
     proc.wait(timeout=10)
-    shutil.rmtree(scratch, ignore_errors=True)
     return first or total, total
 
 
@@ -112,6 +115,7 @@ def main() -> int:
             after = stack.proc_status()
     finally:
         mock.stop()
+        shutil.rmtree(BARE_HOME, ignore_errors=True)
 
     print(f"\nclaude-code-api bench: {ROUNDS} interleaved rounds, mock upstream on loopback, CLI {CLAUDE}")
     print("\n| path | median ms | p90 ms | min ms |\n|---|---|---|---|")
