@@ -87,7 +87,7 @@ struct ResponsesEndpoint: Sendable {
 
     /// What happens to the final response before the client gets it: with `store`, one transaction; a failure to
     /// store is the answer instead (a completed response is a stored one).
-    private func persistence(for request: ResponsesRequest, object: ResponseObject, owner: String, requestID: String) -> ResponsesEncoder.Completion {
+    private func persistence(for request: ResponsesRequest, object: ResponseObject, owner: String, requestID: String) -> ResponsesAnswer.Completion {
         guard request.store, let store else { return { _ in nil } }
         let logger = logger
         return { response in

@@ -15,7 +15,7 @@ struct ResponsesStreamEncoder: TurnEncoder {
 
     private let writer: any ResponseWriter
     private let object: ResponseObject
-    private let complete: ResponsesEncoder.Completion
+    private let complete: ResponsesAnswer.Completion
     private let errorFormat = OpenAIErrorFormat()
     private var sequence = 0
     private var headSent = false
@@ -29,7 +29,7 @@ struct ResponsesStreamEncoder: TurnEncoder {
     var hasSentAnything: Bool { headSent || isComplete }
     private(set) var status = 200
 
-    init(writer: any ResponseWriter, object: ResponseObject, complete: @escaping ResponsesEncoder.Completion) {
+    init(writer: any ResponseWriter, object: ResponseObject, complete: @escaping ResponsesAnswer.Completion) {
         self.writer = writer
         self.object = object
         self.complete = complete
