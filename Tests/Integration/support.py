@@ -465,3 +465,27 @@ def required_program(name: str, package: str) -> str:
             return candidate
     pytest.fail(f"{name} not found: install Debian's {package} package (scripts/setup system does)",
                 pytrace=False)
+
+
+def run_weather_agent(stack, model_class: str, model: str, prompt: str):
+    """Runs the OpenAI Agents SDK's tool loop against ``stack`` with one tool, ``get_weather``, and the SDK's
+    ``model_class`` (``OpenAIChatCompletionsModel`` or ``OpenAIResponsesModel``). Returns (the cities the tool was
+    called with, the run's result)."""
+    import asyncio
+
+    import agents
+    import openai
+
+    agents.set_tracing_disabled(True)
+    calls = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        calls.append(city)
+        return f"sunny in {city}"
+
+    client = openai.AsyncOpenAI(base_url=stack.base_url + "/v1", api_key="unused", max_retries=0)
+    agent = agents.Agent(name="weather", instructions="Use the tool.", tools=[get_weather],
+                         model=getattr(agents, model_class)(model=model, openai_client=client))
+    return calls, asyncio.run(agents.Runner.run(agent, prompt))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 
@@ -11,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from support import openai_client, unique
+from support import openai_client, run_weather_agent, unique
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
@@ -182,22 +181,8 @@ def test_the_store_file_is_sqlite_in_wal_mode_and_sound(state_dir, client, claud
 
 
 def test_the_openai_agents_sdk_runs_a_tool_loop_with_its_default_responses_model(stack, claude_model, mock_upstream):
-    from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
-
-    set_tracing_disabled(True)
-    calls = []
-
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        calls.append(city)
-        return f"sunny in {city}"
-
     token = unique("agents")
-    model = OpenAIResponsesModel(model=claude_model, openai_client=openai.AsyncOpenAI(
-        base_url=stack.base_url + "/v1", api_key="unused", max_retries=0))
-    agent = Agent(name="weather", instructions="Use the tool.", tools=[get_weather], model=model)
-    result = asyncio.run(Runner.run(agent, f"MOCK:call=get_weather {token}"))
+    calls, result = run_weather_agent(stack, "OpenAIResponsesModel", claude_model, f"MOCK:call=get_weather {token}")
     assert calls == ["Paris"]
     assert result.final_output == "Tool results: sunny in Paris"
     requests = upstream_for(mock_upstream, token)

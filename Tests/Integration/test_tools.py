@@ -3,14 +3,14 @@ the mock upstream, scripted to answer with tool_use blocks (MOCK:call=...). Ever
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import openai
 import pytest
 from pydantic import BaseModel
 
-from support import chat_body, openai_client, post_chat, stream_raw, stream_then_disconnect, unique, wait_until
+from support import (chat_body, openai_client, post_chat, run_weather_agent, stream_raw, stream_then_disconnect, unique,
+                     wait_until)
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "The weather in a city.",
@@ -252,22 +252,8 @@ def test_langchain_bind_tools_gets_the_call(real_stack, claude_model):
 
 
 def test_the_openai_agents_sdk_runs_a_tool_loop_over_chat_completions(real_stack, claude_model, mock_upstream):
-    from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_tracing_disabled
-
-    set_tracing_disabled(True)
-    calls = []
-
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        calls.append(city)
-        return f"sunny in {city}"
-
     token = unique("agents")
-    model = OpenAIChatCompletionsModel(model=claude_model, openai_client=openai.AsyncOpenAI(
-        base_url=real_stack.base_url + "/v1", api_key="unused", max_retries=0))
-    agent = Agent(name="weather", instructions="Use the tool.", tools=[get_weather], model=model)
-    result = asyncio.run(Runner.run(agent, f"MOCK:call=get_weather {token}"))
+    calls, result = run_weather_agent(real_stack, "OpenAIChatCompletionsModel", claude_model, f"MOCK:call=get_weather {token}")
     assert calls == ["Paris"]
     assert result.final_output == "Tool results: sunny in Paris"
     requests = upstream_for(mock_upstream, token)
