@@ -83,7 +83,7 @@ struct ServeCommand: ParsableCommand {
             "listen": .string(listener.isInherited ? "fd \(listener.descriptor) (\(listener.address))" : "\(listener.address)"),
             "fastcgi_allowed": .string(allowedPeers.addresses.isEmpty ? "any" : allowedPeers.addresses.joined(separator: ",")),
             "workers": .int(configuration.workers), "cli_slots": .int(configuration.maxConcurrentCLI),
-            "cli": .string(configuration.claudePath),
+            "cli": .string(configuration.claudePath), "pool_size": .int(configuration.pool.size),
             "api_keys": application.authenticator.keys.map { .int($0.count) } ?? .string("off"),
             "notify": .bool(notifier.isEnabled), "watchdog_ping_seconds": .string(heartbeat.pingIntervalSeconds.map { "\($0)" } ?? "off"),
         ])
@@ -95,6 +95,7 @@ struct ServeCommand: ParsableCommand {
         }
 
         heartbeat.ready()
+        application.startPool()
 
         while true {
             let signal = signals.next()

@@ -349,6 +349,8 @@ class Stack:
             "DISABLE_TELEMETRY": "1",
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            # The warm pool is off unless a test turns it on (test_pool.py): every other test sees cold starts.
+            "CCA_POOL_SIZE": "0",
         }
         env.update(self.extra_env)
         return env

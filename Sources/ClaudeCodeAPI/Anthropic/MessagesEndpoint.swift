@@ -38,7 +38,7 @@ struct MessagesEndpoint: Sendable {
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: request.messages), cliModel: cliModel,
                                                   maxTokens: request.maxTokens, thinkingBudget: request.thinkingBudget, tools: request.tools),
                 executable: executable, includeReasoning: request.thinkingBudget != nil, stopSequences: request.stopSequences,
-                requestID: context.request.requestID)
+                requestID: context.request.requestID, clientKey: context.apiKey?.name)
             return runner.respond(turn, streaming: request.stream, writer: context.writer,
                                   streamingEncoder: { MessagesStreamEncoder(writer: context.writer, model: request.model) },
                                   bufferedEncoder: { MessagesEncoder(writer: context.writer, model: request.model) },

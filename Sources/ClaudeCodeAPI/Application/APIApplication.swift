@@ -14,6 +14,8 @@ public final class APIApplication: HTTPHandler {
     public let keyLimits: KeyLimiter
     /// The families of `GET /metrics`.
     public let metrics: ServiceMetrics
+    /// Pre-started CLIs; nil when `CCA_POOL_SIZE` is 0.
+    public let pool: CLIPool?
     private let cancellation: CancellationSignal
     private let router: Router
     private let accessLog: AccessLog
@@ -38,6 +40,11 @@ public final class APIApplication: HTTPHandler {
         let admission = TurnAdmission(configuration: configuration, slots: slots, cli: cli, keyLimits: keyLimits)
         var runner = TurnRunner(configuration: configuration, launcher: launcher, clock: clock, logger: logger, cancellation: cancellation)
         runner.freeSpace = freeSpace
+        pool = configuration.pool.isEnabled
+            ? CLIPool(settings: configuration.pool, configuration: configuration, launcher: launcher, clock: clock, logger: logger,
+                      executable: { cli.executablePath }, freeSpace: freeSpace)
+            : nil
+        runner.pool = pool
 
         var router = Router()
         let openAI = OpenAIErrorFormat()
@@ -52,7 +59,7 @@ public final class APIApplication: HTTPHandler {
             .register(in: &router, errorFormat: openAI)
         ModelsEndpoint(models: configuration.models, startedAt: startedAt).register(in: &router, errorFormat: openAI)
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
-        StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt).register(in: &router, errorFormat: openAI)
+        StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt, pool: pool).register(in: &router, errorFormat: openAI)
         metrics = ServiceMetrics(serviceVersion: ServiceVersion.current, models: configuration.models.acceptedNames)
         MetricsEndpoint(metrics: metrics, stats: stats, slots: slots, cli: cli, launcher: launcher).register(in: &router, errorFormat: openAI)
         metrics.startAtZero(routes: router.routeNames)
@@ -62,6 +69,12 @@ public final class APIApplication: HTTPHandler {
     /// Starts a graceful stop: new model turns are refused with 503 `shutting_down`; cheap endpoints still answer.
     public func stopAdmitting() {
         slots.stopAdmitting()
+        pool?.stop()
+    }
+
+    /// Starts filling the pool of pre-started CLIs (when there is one).
+    public func startPool() {
+        pool?.start()
     }
 
     /// Reads the key file again (SIGHUP): added keys work and revoked ones stop at once, for new requests; requests in

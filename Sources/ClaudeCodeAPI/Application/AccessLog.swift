@@ -22,6 +22,7 @@ struct AccessLog: Sendable {
         if let code = outcome.errorCode { fields["error"] = .string(code.rawValue) }
         if outcome.clientDisconnected { fields["client_disconnected"] = .bool(true) }
         if let exit = outcome.cliExit { fields["cli_exit"] = .string(exit.description) }
+        if let start = outcome.cliStart { fields["cli_start"] = .string(start.rawValue) }
         logger.info("request", fields)
     }
 }

@@ -16,6 +16,8 @@ public struct RequestOutcome: Sendable {
     public var cliStartFailures = 0
     /// When the first token reached the encoder (monotonic nanoseconds), when one did.
     public var firstTokenAt: UInt64?
+    /// Where the turn's CLI came from (cold, pooled, reused), when one ran.
+    public var cliStart: CLIStart?
 
     public init(status: Int) { self.status = status }
 
@@ -41,5 +43,6 @@ public struct RequestOutcome: Sendable {
         cliExit = turn.cliExit
         cliStartFailures = turn.startFailures
         firstTokenAt = turn.firstOutputAt
+        cliStart = turn.start
     }
 }

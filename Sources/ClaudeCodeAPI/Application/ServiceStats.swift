@@ -47,7 +47,7 @@ public final class ServiceStats: Sendable {
             c.inFlight -= 1
             c.byStatusClass["\(outcome.status / 100)xx", default: 0] += 1
             switch outcome.cliExit {
-            case .exited?, .lost?: c.cliRuns += 1
+            case .exited?, .lost?, .keptWarm?: c.cliRuns += 1
             case .signalled?: c.cliRuns += 1; c.cliEndedBySignal += 1
             case .notStarted?, nil: break
             }

@@ -8,10 +8,12 @@ struct StatusEndpoint: Sendable {
     let cli: CLIProbe
     let slots: CLISlots
     let startedAt: Date
+    let pool: CLIPool?
 
     func register(in router: inout Router, errorFormat: any ErrorFormat) {
         router.add([.get], ["/status"], access: .operatorOnly, errorFormat: errorFormat) { context in
-            let report = stats.report(slots: slots.snapshot, draining: slots.isDraining, startedAt: startedAt, probe: cli.report())
+            var report = stats.report(slots: slots.snapshot, draining: slots.isDraining, startedAt: startedAt, probe: cli.report())
+            report.pool = pool?.snapshot()
             guard Self.wantsHTML(context.request.query) else { return context.respond(json: report) }
             let page = StatusPage(report: report)
             try? context.writer.respond(status: 200, contentType: StatusPage.contentType, body: Array(page.html.utf8),

@@ -58,4 +58,6 @@ struct StatusReport: Encodable {
     var timeouts: Int
     var tokens: Tokens
     var recentLatency: RecentLatency
+    /// The warm pool's figures; nil when it is off.
+    var pool: CLIPool.Snapshot?
 }

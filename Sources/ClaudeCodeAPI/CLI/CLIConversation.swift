@@ -74,17 +74,40 @@ public struct CLIConversation: Equatable, Sendable {
     /// reaches upstream exactly as given, with nothing inserted (measured with 2.1.332; pinned by the tool tests).
     /// Every user line goes through `literal`, so no turn's text can become a CLI command.
     public func handshakeLines() -> [HandshakeLine] {
+        identifiedHandshake(userLineIDs: false).lines
+    }
+
+    /// The handshake lines, and the `uuid` given to each user line (oldest first) when `userLineIDs` is set: a pooled
+    /// CLI is reset after the turn by rewinding to those lines, newest first.
+    public func identifiedHandshake(userLineIDs: Bool = true) -> (lines: [HandshakeLine], userLineIDs: [String]) {
+        var ids: [String] = []
+        func userLine(_ content: [ContentPart], shouldQuery: Bool) -> [UInt8] {
+            var line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(Self.literal(content))]]
+            if !shouldQuery { line["shouldQuery"] = false }
+            if userLineIDs {
+                let id = UUID().uuidString.lowercased()
+                ids.append(id)
+                line["uuid"] = id
+            }
+            return Self.jsonLine(line)
+        }
         var lines: [HandshakeLine] = history.map { turn in
             switch turn.role {
             case .user:
-                .priorUser(Self.jsonLine(["type": "user", "shouldQuery": false,
-                                          "message": ["role": "user", "content": Self.blocks(Self.literal(turn.content))]]))
+                .priorUser(userLine(turn.content, shouldQuery: false))
             case .assistant:
                 .priorAssistant(Self.jsonLine(["type": "assistant", "message": ["role": "assistant", "content": Self.blocks(turn.content)]]))
             }
         }
-        lines.append(.prompt(stdinLine()))
-        return lines
+        lines.append(.prompt(userLine(prompt, shouldQuery: true)))
+        return (lines, ids)
+    }
+
+    /// Whether the handshake sends upstream exactly what the `--resume` transcript of a cold CLI sends. Tool blocks
+    /// take the handshake path either way; a prior user turn whose text `literal` splits (it starts with `/`) would
+    /// reach upstream as two blocks on the handshake path and as one from the transcript, so it is not.
+    public var handshakeMatchesTranscript: Bool {
+        !hasToolBlocks && history.allSatisfy { turn in turn.role == .assistant || Self.literal(turn.content) == turn.content }
     }
 
     /// The CLI reads a new user turn whose last block is text starting with `/` as a slash command or skill (`/model`,

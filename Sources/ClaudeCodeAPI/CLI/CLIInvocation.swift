@@ -106,6 +106,15 @@ public struct CLIInvocation: Sendable {
         input = request.conversation.hasToolBlocks ? .handshake(request.conversation.handshakeLines()) : .line(request.conversation.stdinLine())
     }
 
+    /// The launch of a pre-started CLI for the warm pool: the flags, files and environment of a cold chat turn without
+    /// client tools, history, output limit, thinking or system prompt, in its own scratch folder (HOME and cwd). What a
+    /// request changes is sent later over the control channel (see `WarmTurnSettings`), so that upstream gets what
+    /// the cold launch of that request would send.
+    public static func pooled(configuration: Configuration, executable: String, cliModel: String, scratchDirectory: String) -> CLIInvocation {
+        CLIInvocation(request: Request(conversation: CLIConversation(messages: []), cliModel: cliModel, maxTokens: nil),
+                      configuration: configuration, executable: executable, scratchDirectory: scratchDirectory)
+    }
+
     /// The CLI keeps sessions under `projects/<cwd with every non-alphanumeric character replaced by '-'>`.
     public static func projectFolderName(forWorkingDirectory directory: String) -> String {
         let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path

@@ -51,6 +51,8 @@ public struct Configuration: Sendable {
     public var responsesTTLHours = 720
     /// The most bytes of stored responses one owner keeps; past it, its oldest go (`CCA_RESPONSES_MAX_MB_PER_OWNER`).
     public var responsesMaxBytesPerOwner = 256 << 20
+    /// The warm pool of pre-started CLIs (off unless configured; `fromEnvironment` turns it on by default).
+    public var pool = PoolSettings.off
 
     /// Names always passed to the CLI when set (credentials, endpoints, proxies, locale).
     public static let passedThroughVariables = [
@@ -112,6 +114,11 @@ public struct Configuration: Sendable {
         configuration.stateDirectory = reader.string("CCA_STATE_DIR") ?? reader.string("STATE_DIRECTORY")
         configuration.responsesTTLHours = try reader.integer("CCA_RESPONSES_TTL_HOURS", default: 720, in: 1...87_600)
         configuration.responsesMaxBytesPerOwner = try reader.integer("CCA_RESPONSES_MAX_MB_PER_OWNER", default: 256, in: 1...1_048_576) << 20
+        configuration.pool = PoolSettings(
+            size: try reader.integer("CCA_POOL_SIZE", default: PoolSettings.defaultSize, in: 0...256),
+            maxUses: try reader.integer("CCA_POOL_MAX_USES", default: 100, in: 1...100_000),
+            maxAgeSeconds: try reader.integer("CCA_POOL_MAX_AGE_SECONDS", default: 3_600, in: 1...604_800),
+            maxProcesses: try reader.integer("CCA_MAX_CLI_PROCESSES", default: PoolSettings.memoryBasedProcessCap, in: 1...4_096))
         return configuration
     }
 }

@@ -16,7 +16,7 @@ public enum CLIExitCause: String, CaseIterable, Sendable {
 
     /// The cause of the CLI exit a request's outcome reports; nil when no CLI ran.
     public init?(_ outcome: RequestOutcome) {
-        guard let exit = outcome.cliExit, exit != .notStarted else { return nil }
+        guard let exit = outcome.cliExit, exit != .notStarted, exit != .keptWarm else { return nil }
         if outcome.clientDisconnected { self = .disconnect; return }
         switch outcome.errorCode {
         case nil: self = .ok

@@ -34,7 +34,7 @@ struct ChatCompletionsEndpoint: Sendable {
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: chat.messages), cliModel: cliModel,
                                                   maxTokens: chat.maxTokens, thinkingBudget: chat.thinkingBudget, tools: chat.tools),
                 executable: executable, includeReasoning: chat.thinkingBudget != nil, stopSequences: chat.stopSequences,
-                requestID: context.request.requestID)
+                requestID: context.request.requestID, clientKey: context.apiKey?.name)
             return runner.respond(turn, streaming: chat.stream, writer: context.writer,
                 streamingEncoder: { ChatCompletionStreamEncoder(writer: context.writer, identity: identity, includeUsage: chat.includeUsageInStream,
                                                                 legacyFunctions: chat.legacyFunctions) },

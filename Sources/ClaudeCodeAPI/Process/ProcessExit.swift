@@ -6,6 +6,8 @@ public enum ProcessExit: Equatable, Sendable, CustomStringConvertible {
     case notStarted
     /// The process could not be waited for (it was not our child any more).
     case lost
+    /// A pooled CLI served its turn, was reset and went back to the pool: it did not end.
+    case keptWarm
 
     public init(waitStatus: Int32) {
         let signal = waitStatus & 0x7f
@@ -18,6 +20,7 @@ public enum ProcessExit: Equatable, Sendable, CustomStringConvertible {
         case .signalled(let signal): "signal \(signal)"
         case .notStarted: "not started"
         case .lost: "lost"
+        case .keptWarm: "kept warm"
         }
     }
 }

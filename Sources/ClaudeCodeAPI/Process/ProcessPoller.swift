@@ -141,6 +141,20 @@ public final class ProcessPoller {
         }
     }
 
+    /// Reads whatever stdout and stderr hold right now, without waiting, and keeps stdout's complete lines for the next
+    /// run (an idle process between turns). Returns false once stdout has ended: the process is gone.
+    public func collectAvailableOutput() -> Bool {
+        guard stdoutOpen else { return false }
+        if stderrOpen { stderrOpen = drain(process.standardError) { stderrTail.append($0) } }
+        stdoutOpen = drain(process.standardOutput) { bytes in
+            stdout.append(bytes) { line in undelivered.append(Array(line)) }
+        }
+        return stdoutOpen
+    }
+
+    /// Lines read and kept for the next run.
+    public var pendingLines: Int { undelivered.count }
+
     /// Reads what stdout has and hands over its lines. Returns an ending when the run is over.
     private func readOutput(onLine: (ArraySlice<UInt8>) throws(ClientDisconnected) -> LineVerdict) -> Ending? {
         var verdict = LineVerdict.more

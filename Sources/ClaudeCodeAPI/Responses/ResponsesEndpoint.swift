@@ -69,7 +69,7 @@ struct ResponsesEndpoint: Sendable {
                 invocation: CLIInvocation.Request(conversation: CLIConversation(messages: messages), cliModel: cliModel,
                                                   maxTokens: request.maxOutputTokens, thinkingBudget: request.thinkingBudget, tools: request.tools),
                 executable: executable, includeReasoning: request.thinkingBudget != nil, stopSequences: [],
-                requestID: context.request.requestID)
+                requestID: context.request.requestID, clientKey: context.apiKey?.name)
             if request.stream {
                 var encoder = ResponsesStreamEncoder(writer: context.writer, object: object, complete: persist)
                 let report = runner.run(turn, encoder: &encoder, writer: context.writer)

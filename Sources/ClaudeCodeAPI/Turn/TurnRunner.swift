@@ -12,13 +12,17 @@ public struct TurnSpec: Sendable {
     /// Stop sequences the service applies to the text.
     public var stopSequences: [String]
     public var requestID: String
+    /// The name of the client key the turn runs under (nil when the service has no keys): a pooled CLI serves one key.
+    public var clientKey: String?
 
-    public init(invocation: CLIInvocation.Request, executable: String, includeReasoning: Bool, stopSequences: [String], requestID: String) {
+    public init(invocation: CLIInvocation.Request, executable: String, includeReasoning: Bool, stopSequences: [String], requestID: String,
+                clientKey: String? = nil) {
         self.invocation = invocation
         self.executable = executable
         self.includeReasoning = includeReasoning
         self.stopSequences = stopSequences
         self.requestID = requestID
+        self.clientKey = clientKey
     }
 }
 
@@ -34,11 +38,24 @@ public struct TurnReport: Sendable {
     public var firstOutputAt: UInt64?
     /// Attempts whose CLI failed before printing anything (could not start, or crashed at start-up).
     public var startFailures = 0
+    /// How the turn's CLI was started; nil when none ran.
+    public var start: CLIStart?
 }
 
-/// Runs one turn on a fresh CLI: a scratch folder, the CLI's input files, the launch, the session driven to its end
-/// through the translator into the surface's encoder, the teardown that fits the ending, and nothing left behind.
-/// A CLI that fails before printing anything gets one more try on a fresh process; once output has begun, never.
+/// Where a turn's CLI came from.
+public enum CLIStart: String, Sendable {
+    /// Started for the turn.
+    case cold
+    /// A pre-started CLI of the pool, never used before.
+    case pooled
+    /// A pooled CLI that had served earlier turns of the same key and was reset.
+    case reused
+}
+
+/// Runs one turn: on a pooled CLI when the pool has one that fits (see `TurnRunner+Pool`), else on a fresh CLI: a scratch
+/// folder, the CLI's input files, the launch, the session driven to its end through the translator into the surface's
+/// encoder, the teardown that fits the ending, and nothing left behind. A CLI that fails before printing anything gets
+/// one more try on a fresh process; once output has begun, never.
 public struct TurnRunner: Sendable {
     let configuration: Configuration
     let launcher: any ProcessLauncher
@@ -48,15 +65,17 @@ public struct TurnRunner: Sendable {
     let cancellation: CancellationSignal
     /// The scratch folder's free-space check (a seam for tests).
     var freeSpace: ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace
+    /// Pre-started CLIs; nil when the pool is off.
+    var pool: CLIPool?
 
     public func run<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter) -> TurnReport {
-        switch attempt(turn, encoder: &encoder, writer: writer) {
+        switch attempt(turn, encoder: &encoder, writer: writer, mayUsePool: true) {
         case .completed(let report):
             return report
         case .failedBeforeOutput(let reason):
             logger.warning("CLI failed before any output; retrying once", ["request_id": .string(turn.requestID),
                                                                            "reason": .string(LogRedaction.redact(reason))])
-            switch attempt(turn, encoder: &encoder, writer: writer) {
+            switch attempt(turn, encoder: &encoder, writer: writer, mayUsePool: false) {
             case .completed(var report):
                 report.startFailures = 1
                 return report
@@ -71,13 +90,18 @@ public struct TurnRunner: Sendable {
         }
     }
 
-    private enum Attempt {
+    enum Attempt {
         case completed(TurnReport)
         /// Nothing reached the client and the CLI printed nothing: safe to try again.
         case failedBeforeOutput(String)
     }
 
-    private func attempt<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter) -> Attempt {
+    private func attempt<Encoder: TurnEncoder>(_ turn: TurnSpec, encoder: inout Encoder, writer: any ResponseWriter, mayUsePool: Bool) -> Attempt {
+        if mayUsePool, let pool, let attempt = attemptPooled(turn, pool: pool, encoder: &encoder, writer: writer) {
+            return attempt
+        }
+        pool?.beginColdTurn()
+        defer { pool?.endColdTurn() }
         var delivery = Delivery(clock: clock)
         let scratch: ScratchDirectory
         do {
@@ -109,17 +133,37 @@ public struct TurnRunner: Sendable {
         } catch {
             return .failedBeforeOutput("cannot start the CLI: \(error)")
         }
-        return drive(session, invocation: invocation, turn: turn, encoder: &encoder, delivery: &delivery, writer: writer)
+        delivery.report.start = .cold
+        let limits = turnLimits()
+        return drive(session, input: invocation.input, tools: invocation.tools, pooled: nil, limits: limits, turn: turn,
+                     encoder: &encoder, delivery: &delivery, writer: writer)
     }
 
-    /// Runs the turn to its end, whatever ends it, and always ends the process group.
-    private func drive<Encoder: TurnEncoder>(_ session: CLISession, invocation: CLIInvocation, turn: TurnSpec, encoder: inout Encoder,
-                                             delivery: inout Delivery, writer: any ResponseWriter) -> Attempt {
+    /// The turn's deadlines, from now.
+    func turnLimits() -> ProcessPoller.Limits {
+        ProcessPoller.Limits(deadline: clock.now() + .seconds(configuration.requestTimeoutSeconds),
+                             stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
+                             idleNanoseconds: .seconds(configuration.pingIntervalSeconds))
+    }
+
+    /// A pooled CLI's part in a turn: what to rewind to afterwards (its user lines' ids, oldest first).
+    struct PooledTurn {
+        let cli: PooledCLI
+        let rewindTargets: [String]
+    }
+
+    /// Runs the turn to its end, whatever ends it. A cold CLI's process group is always ended; a pooled one is reset
+    /// and checked in after a clean finish, and ended and released otherwise.
+    func drive<Encoder: TurnEncoder>(_ session: CLISession, input: CLIInvocation.Input, tools: [ClientTool], pooled: PooledTurn?,
+                                     limits: ProcessPoller.Limits, turn: TurnSpec, encoder: inout Encoder,
+                                     delivery: inout Delivery, writer: any ResponseWriter) -> Attempt {
         var translator = TurnTranslator(includeReasoning: turn.includeReasoning, stopSequences: turn.stopSequences)
         var policy = ToolOutputPolicy(turn.invocation.tools)
-        let bridge = ToolBridge(tools: invocation.tools)
-        // With client tools the CLI asks the MCP server (us) over the control channel at any time: stdin stays open.
-        let keepsInputOpen = !invocation.tools.isEmpty
+        let bridge = ToolBridge(tools: tools)
+        // With client tools the CLI asks the MCP server (us) over the control channel at any time, and a pooled CLI
+        // serves the next turn: stdin stays open.
+        let keepsInputOpen = !tools.isEmpty || pooled != nil
+        let linesBefore = session.linesRead
         func answerControl(_ event: CLIEvent) {
             guard case .controlRequest(let request) = event else { return }
             switch bridge.answer(request) {
@@ -128,17 +172,13 @@ public struct TurnRunner: Sendable {
             case .hold: break
             }
         }
-        let limits = ProcessPoller.Limits(
-            deadline: clock.now() + .seconds(configuration.requestTimeoutSeconds),
-            stallNanoseconds: .seconds(configuration.stallTimeoutSeconds),
-            idleNanoseconds: .seconds(configuration.pingIntervalSeconds))
         let watch = ProcessPoller.Watch(clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation)
         // The turn's deadline also holds while a write to a slow client is blocked.
         writer.writeDeadline = limits.deadline
 
-        // Prior turns with tool blocks go in one at a time, each user line acknowledged by a result, before the prompt.
+        // Prior turns go in one at a time, each user line acknowledged by a result, before the prompt.
         var ending: ProcessPoller.Ending?
-        switch invocation.input {
+        switch input {
         case .line(let line):
             session.send(line: line)
         case .handshake(let lines):
@@ -180,12 +220,20 @@ public struct TurnRunner: Sendable {
             delivery.report.cliExit = session.end(.kill)
         case .consumerFinished:
             writer.end()  // the client has its answer; the CLI's exit is not its concern
+            if let pooled, delivery.report.failure == nil {
+                if let pool, reset(pooled) {
+                    delivery.report.cliExit = .keptWarm
+                    pool.checkIn(pooled.cli)
+                    return .completed(delivery.report)
+                }
+            }
             session.closeInput()
             delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
         case .outputEnded:
             delivery.report.cliExit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: grace))
             let stderr = session.stderrText
-            if session.linesRead == 0 && !encoder.hasSentAnything {
+            if session.linesRead == linesBefore && !encoder.hasSentAnything {
+                if let pooled { pool?.release(pooled.cli) }
                 return .failedBeforeOutput("\(delivery.report.cliExit)\(stderr.isEmpty ? "" : ": \(stderr)")")
             }
             if !translator.isFinished {
@@ -210,6 +258,7 @@ public struct TurnRunner: Sendable {
             logger.error("polling the CLI failed", ["request_id": .string(turn.requestID), "error": .string("\(error)")])
             finalEvents = [.failed(.internalError(requestID: turn.requestID))]
         }
+        if let pooled { pool?.release(pooled.cli) }
         for event in finalEvents { delivery.send(event, to: &encoder) }
         if !encoder.isComplete && !delivery.report.clientDisconnected {
             logger.error("the turn ended without an answer", ["request_id": .string(turn.requestID)])
@@ -230,7 +279,7 @@ public struct TurnRunner: Sendable {
 
 /// Hands events to the encoder and notes what the report needs: the first failure, the completion, a vanished client,
 /// and when the first token reached the encoder (every API surface's time to first token is measured here).
-private struct Delivery {
+struct Delivery {
     let clock: any MonotonicClock
     var report = TurnReport()
 

@@ -1,0 +1,44 @@
+/// One pre-started CLI of the warm pool, with what it carries from turn to turn. A process never serves two client
+/// keys (its upstream session id and cost counters live in it), and the system prompt it was given cannot be taken
+/// back, so both decide which requests it may serve next.
+///
+/// Only one thread uses it at a time: the pool hands it over under its lock (idle -> a turn -> idle or ended).
+public final class PooledCLI: @unchecked Sendable {
+    public let session: CLISession
+    /// Its private HOME and working directory, removed when it ends.
+    public let scratch: ScratchDirectory
+    /// The CLI executable it runs: a request for another one (the CLI was upgraded or moved) does not take it.
+    public let executable: String
+    /// When it was started, on the pool's clock.
+    public let startedAt: UInt64
+    /// The client key it serves, set by its first turn; nil while never used. `""` when the service has no keys.
+    public internal(set) var owner: String?
+    /// The system prompt it currently sends; nil when it never had one.
+    public internal(set) var systemPrompt: String?
+    /// Turns it has begun.
+    public internal(set) var uses = 0
+    /// When it last went idle, on the pool's clock (the least recently used is evicted first).
+    var idleSince: UInt64
+
+    init(session: CLISession, scratch: ScratchDirectory, executable: String, startedAt: UInt64) {
+        self.session = session
+        self.scratch = scratch
+        self.executable = executable
+        self.startedAt = startedAt
+        idleSince = startedAt
+    }
+
+    /// Whether it may serve a turn of `owner` that needs `systemPrompt` (nil: none).
+    func canServe(owner requester: String, systemPrompt needed: String?) -> Bool {
+        guard owner == nil || owner == requester else { return false }
+        return needed != nil || systemPrompt == nil
+    }
+
+    /// Ends the process (stdin closed: it exits by itself within ~0.1 s) and removes its folder.
+    func end(graceMilliseconds: Int) -> ProcessExit {
+        session.closeInput()
+        let exit = session.end(.exitByItself(waitingMilliseconds: 1_000, graceMilliseconds: graceMilliseconds))
+        scratch.remove()
+        return exit
+    }
+}
