@@ -76,7 +76,7 @@ def mixed_requests(token):
         ("chat", {"model": "claude-haiku-4-5", "max_tokens": 300,
                   "messages": [{"role": "user", "content": f"earlier {token(1)}"}, {"role": "assistant", "content": "an answer"},
                                {"role": "user", "content": f"second {token(1)}"}]}),
-        ("chat", {"model": "sonnet", "max_tokens": 4000, "reasoning_effort": "low", "stream": True,
+        ("chat", {"model": "claude-sonnet-4-5", "max_tokens": 4000, "reasoning_effort": "low", "stream": True,
                   "messages": [{"role": "user", "content": f"third MOCK:thinking {token(2)}"}]}),
         ("chat", {"model": "claude-opus-4-5", "messages": [
             {"role": "system", "content": "Be a pirate."},
@@ -89,6 +89,11 @@ def mixed_requests(token):
             {"role": "developer", "content": "Answer in French."}, {"role": "user", "content": f"/context sixth {token(5)}"}]}),
         ("chat", {"model": "claude-haiku-4-5", "max_tokens": 2000, "messages": [
             {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"seventh {token(6)}"}]}),
+        # An alias the CLI resolves itself (to a model with adaptive thinking).
+        ("chat", {"model": "sonnet", "reasoning_effort": "high", "messages": [
+            {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"eighth {token(7)}"}]}),
+        ("chat", {"model": "claude-sonnet-4-5", "messages": [
+            {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"ninth {token(8)}"}]}),
     ]
 
 
