@@ -14,6 +14,12 @@ and open descriptors before, every 1,000 requests and after (once idle again), a
 flat (RSS growth < SOAK_MAX_RSS_GROWTH_MIB, default 20; descriptors back to the idle count), that no
 child process and no `cca-*` scratch folder is left, and that every answer was the expected one.
 
+Phase 3, pool: the real CLI with the warm pool on (CCA_POOL_SIZE=4, 4 CLI slots, CCA_POOL_MAX_USES=25), SOAK_POOL_REQUESTS
+(default 200) mixed requests at 4 at once: streaming and not, system prompts and histories that change, stop-sequence
+cuts, upstream errors (MOCK:529) and clients that leave mid-stream. Every answer must be its own prompt's; every
+upstream request must carry only its own request's text. Afterwards the only children are the idle pooled CLIs (one
+scratch folder each), and after SIGTERM no process and no folder is left.
+
 Exits 1 on any violation. Every process it starts is stopped at the end.
 
 env: CLAUDE_BIN (the CLI), CCA_BIN (the responder), SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_BURST_ROUNDS (5),
@@ -48,6 +54,8 @@ BURST_ROUNDS = int(os.environ.get("SOAK_BURST_ROUNDS", "5"))
 MAX_RSS_GROWTH_MIB = float(os.environ.get("SOAK_MAX_RSS_GROWTH_MIB", "20"))
 SAMPLE_EVERY = 1000
 BURST_SLOTS = 4
+POOL_REQUESTS = int(os.environ.get("SOAK_POOL_REQUESTS", "200"))
+POOL_SIZE = 4
 MODEL = "claude-sonnet-4-5"
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
@@ -400,6 +408,105 @@ def volume(run_dir: Path, mock: MockAnthropic) -> dict:
             "seconds": time.monotonic() - started}
 
 
+# -- phase 3: the warm pool -----------------------------------------------------------------------------
+
+POOL_KINDS = [("stream", 30), ("json", 25), ("system", 15), ("history", 10), ("stop", 8), ("error", 6), ("disconnect", 6)]
+
+
+def pool_request(url: str, kind: str, token: str) -> str | None:
+    """One request of the pool phase; returns None when the answer is the expected one, else what was wrong."""
+    prompt = f"{'MOCK:529 ' if kind == 'error' else 'MOCK:slow MOCK:long ' if kind == 'disconnect' else ''}pool {token}"
+    messages = [{"role": "user", "content": prompt}]
+    if kind == "system":
+        messages.insert(0, {"role": "system", "content": f"Persona {token[:2]}."})
+    if kind == "history":
+        messages = [{"role": "user", "content": f"before {token}"}, {"role": "assistant", "content": "noted"}] + messages
+    body = {"model": MODEL, "stream": kind in ("stream", "disconnect"), "messages": messages}
+    if kind == "stop":
+        body["stop"] = ["said"]
+    expected = {"stop": "Hello from the mock! You "}.get(kind, f"Hello from the mock! You said: {prompt}")
+    try:
+        if not body["stream"]:
+            resp = client().post(url + "/v1/chat/completions", json=body)
+            if kind == "error":
+                return None if resp.status_code == 503 and openai_error(resp, resp.content) else f"error: HTTP {resp.status_code}"
+            if resp.status_code != 200 or resp.json()["choices"][0]["message"]["content"] != expected:
+                return f"{kind}: HTTP {resp.status_code} {resp.text[:200]}"
+            return None
+        with client().stream("POST", url + "/v1/chat/completions", json=body) as resp:
+            if resp.status_code != 200:
+                return f"{kind}: HTTP {resp.status_code}"
+            if kind == "disconnect":
+                for line in resp.iter_lines():
+                    if line.startswith("data:") and '"content":"' in line and '"content":""' not in line:
+                        return None  # leave mid-stream
+                return "disconnect: the stream ended before any content"
+            payloads = sse_payloads(resp.iter_lines())
+        text, errors = stream_text(payloads)
+        if not payloads or payloads[-1] != "[DONE]" or errors or text != expected:
+            return f"{kind}: errors={errors} text={text!r}"
+        return None
+    except (httpx.HTTPError, ValueError, KeyError) as err:
+        _local.client = None
+        return f"{kind}: {err!r}"
+
+
+def pool_status(stack: Stack) -> dict:
+    return httpx.get(stack.base_url + "/status", timeout=10).json()["pool"]
+
+
+def pool_phase(run_dir: Path, mock: MockAnthropic) -> dict:
+    cli = os.environ["CLAUDE_BIN"]
+    stack = soak_stack("pool", run_dir, cli, mock, {"CCA_POOL_SIZE": str(POOL_SIZE), "CCA_MAX_CONCURRENT_CLI": "4",
+                                                    "CCA_POOL_MAX_USES": "25", "CCA_QUEUE_TIMEOUT_MS": "10000"})
+    rng = random.Random(20261201)
+    jobs = [(rng.choices([k for k, _ in POOL_KINDS], [w for _, w in POOL_KINDS])[0], uuid.uuid4().hex) for _ in range(POOL_REQUESTS)]
+    started = time.monotonic()
+    print(f"\n== pool: real CLI, pool of {POOL_SIZE}, 4 slots; {POOL_REQUESTS} mixed requests, 4 at once", flush=True)
+    try:
+        stack.start()
+        mock.reset()
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            failures = [f for f in executor.map(lambda job: pool_request(stack.base_url, *job), jobs) if f]
+        for failure in failures[:20]:
+            violation(f"pool: {failure}")
+        # Each upstream request carries one request's token and no other's.
+        tokens = [token for _, token in jobs]
+        for record in mock.message_requests():
+            text = json.dumps(record.get("body", {}).get("messages"))
+            found = [t for t in tokens if t in text]
+            if len(found) != 1:
+                violation(f"pool: an upstream request carried {len(found)} requests' text: {found[:3]}")
+                break
+        status = pool_status(stack)
+        print(f"  pool: served {status['served_warm']} never-used, {status['served_reused']} reused, "
+              f"{status['served_cold']} cold; {status['retired']} retired; {len(failures)} wrong answers")
+        if status["served_warm"] + status["served_reused"] < POOL_REQUESTS // 2:
+            violation(f"pool: fewer than half the requests were served warm: {status}")
+        settled = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = pool_status(stack)
+            s = sample(stack)
+            idle = status["idle_fresh"] + status["idle_used"]
+            if status["busy"] == 0 and status["starting"] == 0 and idle == POOL_SIZE and s["children"] == idle and s["scratch"] == idle:
+                settled = s
+                break
+            time.sleep(0.2)
+        if settled is None:
+            violation(f"pool: did not settle at {POOL_SIZE} idle CLIs with one folder each: {pool_status(stack)} {sample(stack)}")
+        pids = [p.pid for p in stack.children()]
+        stack.responder.send_signal(15)
+        stack.responder.wait(timeout=20)
+        left = [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+        folders = [p for p in os.listdir(stack.scratch_dir) if p.startswith("cca-")]
+        if left or folders:
+            violation(f"pool: after SIGTERM {len(left)} CLIs and {len(folders)} folders were left")
+    finally:
+        stack.close()
+    return {"requests": POOL_REQUESTS, "seconds": time.monotonic() - started}
+
+
 def main() -> int:
     if "CLAUDE_BIN" not in os.environ:
         print("set CLAUDE_BIN to the real Claude Code CLI (make soak does)", file=sys.stderr)
@@ -411,13 +518,15 @@ def main() -> int:
     try:
         b = burst(run_dir, mock)
         v = volume(run_dir, mock)
+        p = pool_phase(run_dir, mock)
     finally:
         mock.stop()
         if os.environ.get("SOAK_KEEP_TMP"):
             print(f"run folder kept: {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"\nsoak: burst {b['seconds']:.0f} s, volume {v['seconds']:.0f} s, total {time.monotonic() - t0:.0f} s")
+    print(f"\nsoak: burst {b['seconds']:.0f} s, volume {v['seconds']:.0f} s, pool {p['seconds']:.0f} s, "
+          f"total {time.monotonic() - t0:.0f} s")
     if violations:
         print(f"FAILED: {len(violations)} violation(s)")
         for v_ in violations[:20]:

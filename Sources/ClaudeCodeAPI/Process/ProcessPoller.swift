@@ -96,6 +96,8 @@ public final class ProcessPoller {
         var lastOutput = clock.now()
         var lastIdleCall = lastOutput
 
+        // What was queued goes out now, even when the lines kept from before end this run at once.
+        if process.standardInput >= 0 && inputOffset < pendingInput.count { writeInput() }
         while !undelivered.isEmpty {
             let line = undelivered.removeFirst()
             do { if try onLine(line[...]) == .done { return .consumerFinished } } catch { return .clientDisconnected }

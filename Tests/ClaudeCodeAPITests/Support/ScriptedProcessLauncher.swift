@@ -65,7 +65,7 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
     private(set) var standardError: Int32
     private let outWrite: Int32
     private let errWrite: Int32
-    private let inRead: Int32
+    private var inRead: Int32
     /// The first signal the "process group" got, if any.
     private let signalled = Mutex<Int32?>(nil)
     private let exited = Mutex(false)
@@ -111,6 +111,23 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
         if standardInput >= 0 { Syscalls.close(standardInput); standardInput = -1 }
     }
 
+    private let inputRead = Mutex<[UInt8]>([])
+
+    /// Everything written to the process's stdin so far (read from the pipe as the test asks).
+    func writtenInput() -> String {
+        inputRead.withLock { bytes in
+            guard inRead >= 0 else { return String(decoding: bytes, as: UTF8.self) }
+            try? Syscalls.setNonBlocking(inRead)
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let result = buffer.withUnsafeMutableBytes { raw in try? Syscalls.read(inRead, into: raw) }
+                guard case .processed(let n)? = result, n > 0 else { break }
+                bytes += buffer[..<n]
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
     func hasExited() -> Bool { exited.withLock { $0 } }
 
     /// A signal to a script that has already ended finds no process, as with a real one.
@@ -128,7 +145,12 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
         let ended = waitUntil(seconds: 10) { hasExited() }
         precondition(ended, "the scripted process did not stop")
         closeStandardInput()
-        for fd in [standardOutput, standardError, inRead] where fd >= 0 { Syscalls.close(fd) }
+        _ = writtenInput()
+        inputRead.withLock { _ in
+            Syscalls.close(inRead)
+            inRead = -1
+        }
+        for fd in [standardOutput, standardError] where fd >= 0 { Syscalls.close(fd) }
         standardOutput = -1
         standardError = -1
         let result: ProcessExit = signalled.withLock { signal in signal.map { .signalled($0) } ?? .exited(code: 0) }

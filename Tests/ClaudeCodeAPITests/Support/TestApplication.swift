@@ -10,7 +10,7 @@ struct TestApplication {
 
     init(launcher: any ProcessLauncher, environment: [String: String] = [:], clock: any MonotonicClock = SystemClock(),
          freeSpace: @escaping ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace) {
-        var env = ["CCA_CLAUDE_PATH": "/bin/true", "ANTHROPIC_API_KEY": "test-key", "CCA_MAX_CONCURRENT_CLI": "2"]
+        var env = ["CCA_CLAUDE_PATH": "/bin/true", "ANTHROPIC_API_KEY": "test-key", "CCA_MAX_CONCURRENT_CLI": "2", "CCA_POOL_SIZE": "0"]
         env.merge(environment) { $1 }
         let configuration = try! Configuration.fromEnvironment(env)
         let lines = logLines
