@@ -39,6 +39,7 @@ struct ServiceMetricsTests {
             "requests_in_flight": "gauge", "requests_queued": "gauge", "cli_slots_busy": "gauge", "cli_slots_max": "gauge",
             "cli_processes": "gauge", "cli_resident_memory_bytes": "gauge", "cli_exits_total": "counter",
             "tokens_total": "counter", "rejected_requests_total": "counter", "cli_available": "gauge", "build_info": "gauge",
+            "cli_turns_total": "counter", "pool_idle_clis": "gauge",
         ]
         for (family, type) in families {
             let name = "claude_code_api_\(family)"
@@ -46,6 +47,8 @@ struct ServiceMetricsTests {
             #expect(metrics.help[name]?.isEmpty == false, "\(name)")
         }
         #expect(Set(metrics.types.keys) == Set(families.keys.map { "claude_code_api_\($0)" }))
+        #expect(metrics.value("claude_code_api_cli_turns_total", ["start": "cold"]) == 1)
+        #expect(metrics.value("claude_code_api_cli_turns_total", ["start": "reused"]) == 0)
     }
 
     @Test("an alias path counts under its route's first path; unknown paths are one label, never the path")

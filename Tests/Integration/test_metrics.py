@@ -70,7 +70,8 @@ def test_metrics_pass_promtool_check_metrics(real_stack, claude_model):
     assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stdout + result.stderr
     for family in ("requests_total", "request_duration_seconds", "time_to_first_token_seconds", "requests_in_flight",
                    "requests_queued", "cli_slots_busy", "cli_slots_max", "cli_processes", "cli_resident_memory_bytes",
-                   "cli_exits_total", "tokens_total", "rejected_requests_total", "cli_available", "build_info"):
+                   "cli_exits_total", "tokens_total", "rejected_requests_total", "cli_available", "build_info",
+                   "cli_turns_total", "pool_idle_clis"):
         assert f"# TYPE claude_code_api_{family} " in resp.text, family
     assert sample(resp.text, "claude_code_api_cli_available") == 1
     version = real_stack.get("/health").json()["cli"]["version"]

@@ -9,6 +9,7 @@ UNITS = REPO / "systemd"
 MIB = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 SLOT_MIB = 300          # what the responder reckons a live CLI costs (CCA_MAX_CONCURRENT_CLI's default)
 DEFAULT_MAX_SLOTS = 16  # CCA_WORKERS (32) / 2
+DEFAULT_POOL_SIZE = 2   # CCA_POOL_SIZE's default: idle pre-started CLIs beside the slots
 
 
 def settings(unit: str) -> dict[str, list[str]]:
@@ -40,8 +41,10 @@ def test_the_service_memory_is_capped_to_the_cli_slot_budget():
     assert service.get("TasksMax") == ["8192"]
     assert len(service.get("MemoryMax", [])) == 1 and len(service.get("MemoryHigh", [])) == 1, service
     high, hard = mebibytes(service["MemoryHigh"][0]), mebibytes(service["MemoryMax"][0])
-    assert high == DEFAULT_MAX_SLOTS * SLOT_MIB, f"MemoryHigh={high:.0f}M is not 16 slots x 300M"
+    assert high == (DEFAULT_MAX_SLOTS + DEFAULT_POOL_SIZE) * SLOT_MIB, \
+        f"MemoryHigh={high:.0f}M is not (16 slots + 2 pooled CLIs) x 300M"
     assert high + 200 <= hard <= high + 1024, f"MemoryMax={hard:.0f}M leaves no room, or too much, for the responder"
     text = (UNITS / "claude-code-api.service").read_text()
     assert "CCA_MAX_CONCURRENT_CLI" in text.split("MemoryHigh=")[0], "the relation to the slots is not explained"
+    assert "CCA_POOL_SIZE" in text.split("MemoryHigh=")[0], "the relation to the pool is not explained"
     assert "MemoryMax" in (REPO / "README.md").read_text()

@@ -61,7 +61,7 @@ public final class APIApplication: HTTPHandler {
         HealthEndpoint(cli: cli, slots: slots).register(in: &router, errorFormat: openAI)
         StatusEndpoint(stats: stats, cli: cli, slots: slots, startedAt: startedAt, pool: pool).register(in: &router, errorFormat: openAI)
         metrics = ServiceMetrics(serviceVersion: ServiceVersion.current, models: configuration.models.acceptedNames)
-        MetricsEndpoint(metrics: metrics, stats: stats, slots: slots, cli: cli, launcher: launcher).register(in: &router, errorFormat: openAI)
+        MetricsEndpoint(metrics: metrics, stats: stats, slots: slots, cli: cli, launcher: launcher, pool: pool).register(in: &router, errorFormat: openAI)
         metrics.startAtZero(routes: router.routeNames)
         self.router = router
     }

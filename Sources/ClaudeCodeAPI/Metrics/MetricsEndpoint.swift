@@ -7,6 +7,7 @@ struct MetricsEndpoint: Sendable {
     let slots: CLISlots
     let cli: CLIProbe
     let launcher: any ProcessLauncher
+    let pool: CLIPool?
 
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -28,6 +29,10 @@ struct MetricsEndpoint: Sendable {
         sample.cliProcesses = ProcessGroupUsage.sample(groups: launcher.liveProcessGroups)
         sample.cliAvailable = probe.isHealthy
         sample.cliVersion = probe.version
+        if let pool = pool?.snapshot() {
+            sample.poolIdleFresh = pool.idleFresh
+            sample.poolIdleUsed = pool.idleUsed
+        }
         return sample
     }
 }

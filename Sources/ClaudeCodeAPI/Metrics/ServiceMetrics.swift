@@ -21,6 +21,9 @@ public final class ServiceMetrics: Sendable {
         public var cliProcesses = ProcessGroupUsage()
         public var cliAvailable = false
         public var cliVersion: String?
+        /// Idle pooled CLIs never used, and used (waiting for their key's next turn); zero with the pool off.
+        public var poolIdleFresh = 0
+        public var poolIdleUsed = 0
 
         public init() {}
     }
@@ -39,7 +42,7 @@ public final class ServiceMetrics: Sendable {
     private let buildInfo = Mutex<(cliVersion: String, gauge: Gauge)?>(nil)
 
     private struct Gauges: Sendable {
-        let inFlight, queued, slotsBusy, slotsMax, cliProcesses, cliMemory, cliAvailable: Gauge
+        let inFlight, queued, slotsBusy, slotsMax, cliProcesses, cliMemory, cliAvailable, poolIdleFresh, poolIdleUsed: Gauge
     }
 
     /// `models`: the accepted model names, the only values the `model` label takes besides `""`.
@@ -54,8 +57,11 @@ public final class ServiceMetrics: Sendable {
             slotsMax: registry.makeGauge(descriptor: Family.slotsMax),
             cliProcesses: registry.makeGauge(descriptor: Family.cliProcesses),
             cliMemory: registry.makeGauge(descriptor: Family.cliMemory),
-            cliAvailable: registry.makeGauge(descriptor: Family.cliAvailable))
+            cliAvailable: registry.makeGauge(descriptor: Family.cliAvailable),
+            poolIdleFresh: registry.makeGauge(descriptor: Family.poolIdle, labels: [("state", "fresh")]),
+            poolIdleUsed: registry.makeGauge(descriptor: Family.poolIdle, labels: [("state", "used")]))
         for cause in CLIExitCause.allCases { _ = exits(cause) }
+        for start in [CLIStart.cold, .pooled, .reused] { _ = turns(start) }
         // Counters at zero from the start, for the same reason as `startAtZero(routes:)`.
         for (status, reason) in [(429, APIError.Code.serverBusy), (503, .shuttingDown), (503, .cliNotInstalled)] {
             _ = rejections(status: status, reason: reason)
@@ -81,6 +87,7 @@ public final class ServiceMetrics: Sendable {
             timeToFirstToken(model: model).recordNanoseconds(Int64(clamping: ttft))
         }
         if let cause = CLIExitCause(outcome) { exits(cause).increment() }
+        if let start = outcome.cliStart { turns(start).increment() }
         if outcome.cliStartFailures > 0 { exits(.crash).increment(by: Int64(outcome.cliStartFailures)) }
         if [429, 503, 529].contains(outcome.status), let code = outcome.errorCode {
             rejections(status: outcome.status, reason: code).increment()
@@ -110,6 +117,10 @@ public final class ServiceMetrics: Sendable {
         registry.makeCounter(descriptor: Family.cliExits, labels: [("cause", cause.rawValue)])
     }
 
+    private func turns(_ start: CLIStart) -> Counter {
+        registry.makeCounter(descriptor: Family.turns, labels: [("start", start.rawValue)])
+    }
+
     private func rejections(status: Int, reason: APIError.Code) -> Counter {
         registry.makeCounter(descriptor: Family.rejections, labels: [("status", String(status)), ("reason", reason.rawValue)])
     }
@@ -129,6 +140,8 @@ public final class ServiceMetrics: Sendable {
         gauges.cliProcesses.set(Double(sample.cliProcesses.processes))
         gauges.cliMemory.set(Double(sample.cliProcesses.residentBytes))
         gauges.cliAvailable.set(sample.cliAvailable ? 1.0 : 0.0)
+        gauges.poolIdleFresh.set(Double(sample.poolIdleFresh))
+        gauges.poolIdleUsed.set(Double(sample.poolIdleUsed))
         showBuildInfo(cliVersion: sample.cliVersion ?? "")
         return registry.emitToBuffer()
     }
@@ -174,6 +187,13 @@ private enum Family {
     }
     static var cliExits: MetricNameDescriptor {
         named("cli_exits", "total", "CLI processes ended, by cause: ok, error_result, disconnect, timeout, crash, shutdown.")
+    }
+    static var turns: MetricNameDescriptor {
+        named("cli_turns", "total", "Model turns by where their CLI came from: cold (started for the turn), pooled (pre-started, "
+              + "never used), reused (pooled, reset after an earlier turn of the same key).")
+    }
+    static var poolIdle: MetricNameDescriptor {
+        named("pool_idle_clis", help: "Idle pre-started CLIs now: fresh (never used) and used (kept for their key's next turn).")
     }
     static var tokens: MetricNameDescriptor {
         named("tokens", "total", "Tokens of finished turns, by model, client key name (none without a key) and type: "
