@@ -16,12 +16,13 @@ struct CLIPoolTests {
         return .line(Array(line.utf8))
     }
 
-    /// A pre-started CLI: ready line, its two settings answered, one turn, the rewind answered, then idle.
-    static func pooledScript(settings: [Bool] = [true, true], rewound: Bool = true) -> [ScriptedProcessLauncher.Step] {
-        var steps: [ScriptedProcessLauncher.Step] = [.line(idleLine)]
-        steps += settings.enumerated().map { controlResponse("cca-\($0.offset + 1)", success: $0.element) }
+    /// A pre-started CLI: ready line, its setting answered, one turn, the rewind answered, then idle.
+    /// The turn's model (gpt-4o, an alias of claude-sonnet-4-5) differs from the launch model (the catalogue's first,
+    /// claude-opus-4-5), so one setting is sent (`cca-1`); the rewind is `cca-2`.
+    static func pooledScript(settingAccepted: Bool = true, rewound: Bool = true) -> [ScriptedProcessLauncher.Step] {
+        var steps: [ScriptedProcessLauncher.Step] = [.line(idleLine), controlResponse("cca-1", success: settingAccepted)]
         steps += turnLines.map { .line($0) }
-        steps.append(controlResponse("cca-3", response: #"{"rewound":\#(rewound)}"#))
+        steps.append(controlResponse("cca-2", response: #"{"rewound":\#(rewound)}"#))
         steps.append(.hang)
         return steps
     }
@@ -58,7 +59,7 @@ struct CLIPoolTests {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }
         let subtypes = lines.compactMap { ($0["request"] as? [String: Any])?["subtype"] as? String }
-        #expect(subtypes == ["apply_flag_settings", "set_max_thinking_tokens", "rewind_conversation"])
+        #expect(subtypes == ["apply_flag_settings", "rewind_conversation"])
         let user = try #require(lines.first { $0["type"] as? String == "user" })
         let rewind = try #require(lines.compactMap { $0["request"] as? [String: Any] }.last)
         #expect(user["uuid"] as? String != nil && rewind["target_message_uuid"] as? String == user["uuid"] as? String)
@@ -67,7 +68,7 @@ struct CLIPoolTests {
 
     @Test("a pooled CLI that refuses a setting is ended and the turn starts cold, with nothing sent twice")
     func refusedSettingFallsBackCold() throws {
-        let launcher = Self.launcher { Self.pooledScript(settings: [false, true]) }
+        let launcher = Self.launcher { Self.pooledScript(settingAccepted: false) }
         let (app, pool) = try Self.application(launcher)
         defer { pool.stop() }
         let response = app.chat()
@@ -110,27 +111,33 @@ struct WarmTurnSettingsTests {
                               thinkingBudget: thinking)
     }
 
-    @Test("the model and an unset output limit (null resets it) go first, then an explicit thinking budget of 0")
-    func defaults() {
+    @Test("from launch: the model with the output limit (null: none), and nothing else while it matches")
+    func fromLaunch() {
         let settings = WarmTurnSettings(Self.request([ChatMessage(role: .user, content: [.text("hi")])]))
-        #expect(settings.controlRequests(currentSystemPrompt: nil) == [
+        #expect(settings.controlRequests(from: .atLaunch(cliModel: "claude-opus-4-5")) == [
             .object(["subtype": .string("apply_flag_settings"), "settings": .object([
                 "model": .string("claude-haiku-4-5"), "env": .object(["CLAUDE_CODE_MAX_OUTPUT_TOKENS": .null])])]),
-            .object(["subtype": .string("set_max_thinking_tokens"), "max_thinking_tokens": .number(0)]),
         ])
+        #expect(settings.controlRequests(from: .atLaunch(cliModel: "claude-haiku-4-5")).isEmpty)
     }
 
-    @Test("a system prompt is sent only when it differs from the one the process has")
-    func systemPromptOnlyWhenChanged() {
+    @Test("each setting that differs is sent, the system prompt last; applied settings keep a prompt the turn did not set")
+    func onlyWhatDiffers() {
         let settings = WarmTurnSettings(Self.request([ChatMessage(role: .system, content: [.text("Be terse.")]),
                                                       ChatMessage(role: .user, content: [.text("hi")])], maxTokens: 300, thinking: 2048))
-        let requests = settings.controlRequests(currentSystemPrompt: "Be a pirate.")
+        let current = WarmTurnSettings(cliModel: "claude-haiku-4-5", maxTokens: nil, thinkingBudget: 0, systemPrompt: "Be a pirate.")
+        let requests = settings.controlRequests(from: current)
         #expect(requests.count == 3)
         #expect(requests[0]["settings"]?["env"]?["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == .string("300"))
-        #expect(requests[1]["max_thinking_tokens"] == .number(2048))
+        #expect(requests[1] == .object(["subtype": .string("set_max_thinking_tokens"), "max_thinking_tokens": .number(2048)]))
         #expect(requests[2] == .object(["subtype": .string("set_model"), "model": .string("claude-haiku-4-5"),
                                         "system_prompt": .string("Be terse."), "only_if_model_is_current": .bool(true)]))
-        #expect(settings.controlRequests(currentSystemPrompt: "Be terse.").count == 2)
+        let applied = settings.applied(over: current)
+        #expect(applied == settings && settings.controlRequests(from: applied).isEmpty)
+        let promptless = WarmTurnSettings(cliModel: "claude-haiku-4-5", maxTokens: 300, thinkingBudget: 0, systemPrompt: nil)
+        #expect(promptless.applied(over: applied).systemPrompt == "Be terse.")
+        #expect(promptless.controlRequests(from: applied) == [
+            .object(["subtype": .string("set_max_thinking_tokens"), "max_thinking_tokens": .number(0)])])
     }
 
     @Test("every user line of the handshake carries an id, oldest first; the bytes are otherwise the cold handshake's")

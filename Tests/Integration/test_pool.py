@@ -94,6 +94,9 @@ def mixed_requests(token):
             {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"eighth {token(7)}"}]}),
         ("chat", {"model": "claude-sonnet-4-5", "messages": [
             {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"ninth {token(8)}"}]}),
+        # The same settings again: the pooled CLI is told nothing before the prompt.
+        ("chat", {"model": "claude-sonnet-4-5", "stream": True, "messages": [
+            {"role": "system", "content": "Be terse."}, {"role": "user", "content": f"tenth {token(9)}"}]}),
     ]
 
 
@@ -178,9 +181,10 @@ def test_two_client_keys_never_share_a_pooled_cli(make_stack, mock_upstream):
         keyed.remove()
 
 
-@pytest.mark.parametrize("case", ["upstream_error", "stop_sequence", "disconnect"])
-def test_a_pooled_cli_is_ended_not_reused_after_an_error_a_cut_or_a_disconnect(make_stack, case):
-    stack = make_stack(name=f"pool-{case}", extra_env=POOL_ENV)
+@pytest.mark.parametrize("case", ["upstream_error", "stop_sequence", "max_tokens", "disconnect", "timeout"])
+def test_a_pooled_cli_is_ended_not_reused_after_an_error_a_cut_a_disconnect_or_a_timeout(make_stack, case):
+    env = {**POOL_ENV, "CCA_REQUEST_TIMEOUT_SECONDS": "2"} if case == "timeout" else POOL_ENV
+    stack = make_stack(name=f"pool-{case}", extra_env=env)
     wait_for_idle(stack, fresh=1)
     [first] = pooled_cli_pids(stack)
     if case == "upstream_error":
@@ -190,6 +194,13 @@ def test_a_pooled_cli_is_ended_not_reused_after_an_error_a_cut_or_a_disconnect(m
         response = post_chat(stack, {"model": "claude-sonnet-4-5", "stop": ["mock"],
                                      "messages": [{"role": "user", "content": "cut me"}]})
         assert response.status_code == 200 and response.json()["choices"][0]["message"]["content"] == "Hello from the "
+    elif case == "max_tokens":
+        response = post_chat(stack, {"model": "claude-sonnet-4-5", "max_tokens": 2,
+                                     "messages": [{"role": "user", "content": "a long enough question to be cut"}]})
+        assert response.status_code == 200 and response.json()["choices"][0]["finish_reason"] == "length", response.text
+    elif case == "timeout":
+        response = post_chat(stack, {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "MOCK:slow MOCK:long"}]})
+        assert_openai_error(response, 504)
     else:
         stream = stream_then_disconnect(stack, {"model": "claude-sonnet-4-5", "stream": True,
                                                 "messages": [{"role": "user", "content": "MOCK:slow MOCK:long"}]})

@@ -272,7 +272,8 @@ public final class CLIPool: @unchecked Sendable {
             scratch.remove()
             return nil
         }
-        let cli = PooledCLI(session: session, scratch: scratch, executable: executable, startedAt: startedAt)
+        let cli = PooledCLI(session: session, scratch: scratch, executable: executable, startedAt: startedAt,
+                            settings: .atLaunch(cliModel: launchModel))
         let limits = ProcessPoller.Limits(deadline: startedAt + Self.startTimeoutNanoseconds, stallNanoseconds: Self.startTimeoutNanoseconds,
                                           idleNanoseconds: Self.startTimeoutNanoseconds)
         let ending = session.run(limits: limits) { _ in .done }

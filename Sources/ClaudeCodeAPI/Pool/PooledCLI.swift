@@ -13,15 +13,16 @@ public final class PooledCLI: @unchecked Sendable {
     public let startedAt: UInt64
     /// The client key it serves, set by its first turn; nil while never used. `""` when the service has no keys.
     public internal(set) var owner: String?
-    /// The system prompt it currently sends; nil when it never had one.
-    public internal(set) var systemPrompt: String?
+    /// What it has been told so far (model, output limit, thinking, system prompt: nil when it never had one).
+    public internal(set) var settings: WarmTurnSettings
     /// Turns it has begun.
     public internal(set) var uses = 0
     /// When it last went idle, on the pool's clock (the least recently used is evicted first).
     var idleSince: UInt64
 
-    init(session: CLISession, scratch: ScratchDirectory, executable: String, startedAt: UInt64) {
+    init(session: CLISession, scratch: ScratchDirectory, executable: String, startedAt: UInt64, settings: WarmTurnSettings) {
         self.session = session
+        self.settings = settings
         self.scratch = scratch
         self.executable = executable
         self.startedAt = startedAt
@@ -31,7 +32,7 @@ public final class PooledCLI: @unchecked Sendable {
     /// Whether it may serve a turn of `owner` that needs `systemPrompt` (nil: none).
     func canServe(owner requester: String, systemPrompt needed: String?) -> Bool {
         guard owner == nil || owner == requester else { return false }
-        return needed != nil || systemPrompt == nil
+        return needed != nil || settings.systemPrompt == nil
     }
 
     /// Ends the process (stdin closed: it exits by itself within ~0.1 s) and removes its folder.

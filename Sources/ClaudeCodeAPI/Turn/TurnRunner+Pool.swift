@@ -25,13 +25,13 @@ extension TurnRunner {
         let watch = ProcessPoller.Watch(clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation)
         writer.writeDeadline = limits.deadline
 
-        let requests = settings.controlRequests(currentSystemPrompt: cli.systemPrompt)
+        let requests = settings.controlRequests(from: cli.settings)
         var waiting = Set(requests.map { session.sendControlRequest($0) })
         var refusal: String?
         let setupLimits = ProcessPoller.Limits(deadline: min(limits.deadline, clock.now() + Self.setupTimeoutNanoseconds),
                                                stallNanoseconds: Self.setupTimeoutNanoseconds, idleNanoseconds: limits.idleNanoseconds)
-        // Lines the CLI printed while idle (`system/ui_invalidate`...) are read and passed over here.
-        let ending = session.run(limits: setupLimits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+        // Lines the CLI printed while idle (`system/ui_invalidate`...) are read and passed over here, or by the turn.
+        let ending = requests.isEmpty ? .consumerFinished : session.run(limits: setupLimits, watch: watch, onEvent: { event throws(ClientDisconnected) in
             guard case .controlResponse(let answer) = event, waiting.remove(answer.requestID) != nil else { return .more }
             if !answer.isSuccess, refusal == nil { refusal = answer.error ?? "refused" }
             return waiting.isEmpty ? .done : .more
@@ -53,7 +53,7 @@ extension TurnRunner {
             pool.release(cli)
             return nil
         }
-        if let prompt = settings.systemPrompt { cli.systemPrompt = prompt }
+        cli.settings = settings.applied(over: cli.settings)
 
         let handshake = turn.invocation.conversation.identifiedHandshake()
         return drive(session, input: .handshake(handshake.lines), tools: [], pooled: PooledTurn(cli: cli, rewindTargets: handshake.userLineIDs),
