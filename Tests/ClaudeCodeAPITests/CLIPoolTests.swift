@@ -16,13 +16,14 @@ struct CLIPoolTests {
         return .line(Array(line.utf8))
     }
 
-    /// A pre-started CLI: ready line, its setting answered, one turn, the rewind answered, then idle.
-    /// The turn's model (gpt-4o, an alias of claude-sonnet-4-5) differs from the launch model (the catalogue's first,
-    /// claude-opus-4-5), so one setting is sent (`cca-1`); the rewind is `cca-2`.
+    /// A pre-started CLI: its ready line, the warm-up line's result and rewind (`cca-1`), the turn's setting
+    /// (`cca-2`: the turn's model, gpt-4o = claude-sonnet-4-5, is not the launch model, the catalogue's first,
+    /// claude-opus-4-5), one turn, its rewind (`cca-3`), then idle.
     static func pooledScript(settingAccepted: Bool = true, rewound: Bool = true) -> [ScriptedProcessLauncher.Step] {
-        var steps: [ScriptedProcessLauncher.Step] = [.line(idleLine), controlResponse("cca-1", success: settingAccepted)]
+        var steps: [ScriptedProcessLauncher.Step] = [.line(idleLine), .line(turnLines.last!), controlResponse("cca-1", response: #"{"rewound":true}"#),
+                                                     controlResponse("cca-2", success: settingAccepted)]
         steps += turnLines.map { .line($0) }
-        steps.append(controlResponse("cca-2", response: #"{"rewound":\#(rewound)}"#))
+        steps.append(controlResponse("cca-3", response: #"{"rewound":\#(rewound)}"#))
         steps.append(.hang)
         return steps
     }
@@ -59,8 +60,10 @@ struct CLIPoolTests {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }
         let subtypes = lines.compactMap { ($0["request"] as? [String: Any])?["subtype"] as? String }
-        #expect(subtypes == ["apply_flag_settings", "rewind_conversation"])
-        let user = try #require(lines.first { $0["type"] as? String == "user" })
+        #expect(subtypes == ["rewind_conversation", "apply_flag_settings", "rewind_conversation"])
+        let users = lines.filter { $0["type"] as? String == "user" }
+        #expect(users.count == 2 && users[0]["shouldQuery"] as? Bool == false)
+        let user = try #require(users.last)
         let rewind = try #require(lines.compactMap { $0["request"] as? [String: Any] }.last)
         #expect(user["uuid"] as? String != nil && rewind["target_message_uuid"] as? String == user["uuid"] as? String)
         #expect(app.logLines.all.contains { $0.contains(#""cli_start":"pooled""#) && $0.contains(#""cli_exit":"kept warm""#) })

@@ -70,7 +70,12 @@ public final class CLISession {
     }
 
     private func send(object: [String: JSONValue]) {
-        guard let data = try? lineEncoder.encode(JSONValue.object(object)) else { return }  // strings and objects only
+        send(object: .object(object))
+    }
+
+    /// Queues one JSON value as a stdin line.
+    public func send(object: JSONValue) {
+        guard let data = try? lineEncoder.encode(object) else { return }  // strings and objects only
         send(line: Array(data) + [UInt8(ascii: "\n")])
     }
 

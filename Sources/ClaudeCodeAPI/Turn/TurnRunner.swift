@@ -164,6 +164,7 @@ public struct TurnRunner: Sendable {
         // serves the next turn: stdin stays open.
         let keepsInputOpen = !tools.isEmpty || pooled != nil
         let linesBefore = session.linesRead
+        let skippedBefore = (unparseable: session.unparseableLines, dropped: session.poller.droppedLines)
         func answerControl(_ event: CLIEvent) {
             guard case .controlRequest(let request) = event else { return }
             switch bridge.answer(request) {
@@ -208,7 +209,7 @@ public struct TurnRunner: Sendable {
         }, onIdle: { () throws(ClientDisconnected) in
             try encoder.idle()
         })
-        defer { logSkippedOutput(of: session, requestID: turn.requestID) }
+        defer { logSkippedOutput(of: session, since: skippedBefore, requestID: turn.requestID) }
 
         let grace = configuration.killGraceMilliseconds
         var finalEvents: [TurnEvent] = []
@@ -267,12 +268,15 @@ public struct TurnRunner: Sendable {
         return .completed(delivery.report)
     }
 
-    private func logSkippedOutput(of session: CLISession, requestID: String) {
-        if session.unparseableLines > 0 {
-            logger.warning("unparseable CLI output lines skipped", ["request_id": .string(requestID), "lines": .int(session.unparseableLines)])
+    /// Logs the lines this turn skipped (a pooled CLI's counts run on from its earlier turns).
+    private func logSkippedOutput(of session: CLISession, since before: (unparseable: Int, dropped: Int), requestID: String) {
+        let unparseable = session.unparseableLines - before.unparseable
+        let dropped = session.poller.droppedLines - before.dropped
+        if unparseable > 0 {
+            logger.warning("unparseable CLI output lines skipped", ["request_id": .string(requestID), "lines": .int(unparseable)])
         }
-        if session.poller.droppedLines > 0 {
-            logger.warning("over-long CLI output lines dropped", ["request_id": .string(requestID), "lines": .int(session.poller.droppedLines)])
+        if dropped > 0 {
+            logger.warning("over-long CLI output lines dropped", ["request_id": .string(requestID), "lines": .int(dropped)])
         }
     }
 }
