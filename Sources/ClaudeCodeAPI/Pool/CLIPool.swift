@@ -30,6 +30,8 @@ public final class CLIPool: @unchecked Sendable {
         var idle: [PooledCLI] = []
         var starting = 0
         var checkedOut = 0
+        /// Checked out, answered, being reset: back in a few milliseconds.
+        var returning: [PooledCLI] = []
         var coldTurns = 0
         /// Alive but done with: the keeper ends them.
         var retired: [PooledCLI] = []
@@ -76,29 +78,50 @@ public final class CLIPool: @unchecked Sendable {
     public func checkout(owner: String, systemPrompt: String?, executable wanted: String) -> PooledCLI? {
         condition.lock()
         defer { condition.unlock() }
-        guard !state.stopped else { return nil }
-        let now = clock.now()
-        retireExpired(now: now)
         let fits = { (cli: PooledCLI) in cli.executable == wanted && cli.canServe(owner: owner, systemPrompt: systemPrompt) }
-        let choice = state.idle.lastIndex { fits($0) && $0.owner != nil } ?? state.idle.firstIndex { fits($0) }
-        guard let index = choice else {
-            if state.pooledCount >= settings.size, !state.idle.isEmpty { retire(at: 0) }
-            condition.signal()
-            return nil
+        // A client's next request often comes while its last one's CLI is still being rewound (a few milliseconds
+        // after the answer ended): waiting for that one beats a cold start.
+        let waitUntil = Date(timeIntervalSinceNow: Self.returnWaitSeconds)
+        while true {
+            guard !state.stopped else { return nil }
+            retireExpired(now: clock.now())
+            let choice = state.idle.lastIndex { fits($0) && $0.owner != nil } ?? state.idle.firstIndex { fits($0) }
+            if let index = choice {
+                let cli = state.idle.remove(at: index)
+                if cli.owner == nil { state.servedWarm += 1 } else { state.servedReused += 1 }
+                cli.owner = owner
+                cli.uses += 1
+                state.checkedOut += 1
+                condition.broadcast()  // the keeper starts the next one
+                return cli
+            }
+            let comingBack = state.returning.contains { fits($0) && $0.uses < settings.maxUses }
+            guard comingBack, condition.wait(until: waitUntil) else { break }
         }
-        let cli = state.idle.remove(at: index)
-        if cli.owner == nil { state.servedWarm += 1 } else { state.servedReused += 1 }
-        cli.owner = owner
-        cli.uses += 1
-        state.checkedOut += 1
-        condition.signal()  // the keeper starts the next one
-        return cli
+        if state.pooledCount >= settings.size, !state.idle.isEmpty { retire(at: 0) }
+        condition.broadcast()
+        return nil
+    }
+
+    /// How long a turn waits for a CLI of its key that is being reset, rather than start cold.
+    static let returnWaitSeconds = 0.25
+
+    /// A pooled process's turn has answered and its reset begins: a turn of the same key may wait for it.
+    public func beginReturn(_ cli: PooledCLI) {
+        condition.lock()
+        state.returning.append(cli)
+        condition.unlock()
+    }
+
+    private func endReturn(_ cli: PooledCLI) {
+        state.returning.removeAll { $0 === cli }
     }
 
     /// A pooled process's turn ended cleanly and it has been rewound: it goes back to the pool, or is retired when it
     /// has served its uses, is past its age, the pool already holds `size` idle processes, or the pool has stopped.
     public func checkIn(_ cli: PooledCLI) {
         condition.lock()
+        endReturn(cli)
         state.checkedOut -= 1
         let now = clock.now()
         let keep = !state.stopped && cli.uses < settings.maxUses && !isExpired(cli, now: now) && state.pooledCount < settings.size
@@ -111,7 +134,7 @@ public final class CLIPool: @unchecked Sendable {
             if !state.stopped { state.retired.append(cli) }
         }
         let endHere = !keep && state.stopped
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         // After a stop the keeper is gone: the turn's thread ends the process itself.
         if endHere { _ = cli.end(graceMilliseconds: configuration.killGraceMilliseconds) }
@@ -120,9 +143,10 @@ public final class CLIPool: @unchecked Sendable {
     /// A pooled process whose turn ended it: it never comes back.
     public func release(_ cli: PooledCLI) {
         condition.lock()
+        endReturn(cli)
         state.checkedOut -= 1
         state.retiredTotal += 1
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         cli.scratch.remove()
     }
@@ -134,13 +158,13 @@ public final class CLIPool: @unchecked Sendable {
         state.coldTurns += 1
         state.servedCold += 1
         if state.live > settings.maxProcesses, !state.idle.isEmpty { retire(at: 0) }
-        condition.signal()
+        condition.broadcast()
     }
 
     public func endColdTurn() {
         condition.lock()
         state.coldTurns -= 1
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
     }
 
@@ -190,7 +214,7 @@ public final class CLIPool: @unchecked Sendable {
         let wasRunning = !state.stopped && keeper != nil
         state.stopped = true
         while !state.idle.isEmpty { retire(at: 0) }
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         if wasRunning { _ = keeperDone.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) }
     }
@@ -246,7 +270,7 @@ public final class CLIPool: @unchecked Sendable {
         } else {
             state.idle.append(cli)
         }
-        condition.signal()
+        condition.broadcast()
     }
 
     private func launchIdleCLI() -> PooledCLI? {

@@ -221,8 +221,9 @@ public struct TurnRunner: Sendable {
             delivery.report.cliExit = session.end(.kill)
         case .consumerFinished:
             writer.end()  // the client has its answer; the CLI's exit is not its concern
-            if let pooled, delivery.report.failure == nil {
-                if let pool, reset(pooled) {
+            if let pooled, let pool, delivery.report.failure == nil {
+                pool.beginReturn(pooled.cli)
+                if reset(pooled) {
                     delivery.report.cliExit = .keptWarm
                     pool.checkIn(pooled.cli)
                     return .completed(delivery.report)
