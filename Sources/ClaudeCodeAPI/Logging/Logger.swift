@@ -30,7 +30,7 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: [String: LogValue] = [:]) { log(.error, message, fields) }
 
     private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        UTCTimestamp.iso8601(Date(), includingMilliseconds: true)
     }
 }
 
