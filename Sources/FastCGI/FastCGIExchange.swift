@@ -7,6 +7,9 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var ended = false
     private var failed = false
+    /// Inside a batch, flushes wait for its end; `flushOwed` says one was asked for.
+    private var batching = false
+    private var flushOwed = false
     /// Called once the request has been received in full (end of body, or the response has begun).
     private var requestReceived: (() -> Void)?
     /// The longest one blocking write to the connection may take (a client that reads too slowly is dropped).
@@ -79,11 +82,26 @@ final class FastCGIExchange: ResponseWriter, RequestBodyReader {
     func flush() throws(ClientDisconnected) {
         guard !ended else { return }
         guard !failed else { throw ClientDisconnected() }
+        if batching {
+            flushOwed = true
+            return
+        }
         try boundNextWrite()
         guard LibFCGI.flush(request) else {
             failed = true
             throw ClientDisconnected()
         }
+    }
+
+    func beginBatch() {
+        batching = true
+    }
+
+    func endBatch() throws(ClientDisconnected) {
+        batching = false
+        guard flushOwed else { return }
+        flushOwed = false
+        try flush()
     }
 
     func end() {

@@ -24,9 +24,9 @@ struct RequestPipelineTests {
         #expect(response.ended)
     }
 
-    @Test("streaming: role first, one id, deltas flushed one by one, finish, [DONE]")
+    @Test("streaming: role first, one id, deltas flushed one by one as they come, finish, [DONE]")
     func streaming() throws {
-        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl"))
+        let app = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl", pauseMilliseconds: 5))
         let response = app.chat(#","stream":true"#)
         #expect(response.status == 200)
         #expect(response.header("Content-Type")?.hasPrefix("text/event-stream") == true)
@@ -40,6 +40,28 @@ struct RequestPipelineTests {
         #expect((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "stop")
         #expect(chunks.allSatisfy { $0["usage"] == nil })
         #expect(response.flushes >= 9)  // one flush per event
+    }
+
+    @Test("the events of lines read together go out in one flush, and lines that come one by one are flushed one by one")
+    func linesReadTogetherShareOneFlush() throws {
+        let lines = Fixtures.lines("bare_partial_stream.jsonl")
+        let together = TestApplication(launcher: ScriptedProcessLauncher { [.lines(lines)] }).chat(#","stream":true"#)
+        #expect(together.events.last == "[DONE]")
+        #expect(together.flushes == 1)
+        let apart = TestApplication(launcher: ScriptedProcessLauncher.replaying("bare_partial_stream.jsonl", pauseMilliseconds: 5))
+            .chat(#","stream":true"#)
+        let deltas = lines.filter { $0.firstRange(of: Array("text_delta".utf8)) != nil }.count
+        #expect(apart.flushes >= deltas + 1)  // the role chunk with the first delta, each later delta, the end
+        #expect(apart.text == together.text.replacingOccurrences(of: Self.chunkID(together.text), with: Self.chunkID(apart.text))
+            .replacingOccurrences(of: Self.created(together.text), with: Self.created(apart.text)))
+    }
+
+    static func chunkID(_ text: String) -> String {
+        String(text.firstRange(of: /chatcmpl-[A-Za-z0-9]+/).map { text[$0] } ?? "")
+    }
+
+    static func created(_ text: String) -> String {
+        String(text.firstRange(of: /"created":[0-9]+/).map { text[$0] } ?? "")
     }
 
     @Test("include_usage adds one last chunk with no choices and the usage")

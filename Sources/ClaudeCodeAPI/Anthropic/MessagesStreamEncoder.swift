@@ -16,6 +16,8 @@ struct MessagesStreamEncoder: TurnEncoder {
     private var headSent = false
     private var openBlock: Block?
     private var blockCount = 0
+    /// The open block's delta events, alike but for their piece (made at the block's first delta; nil if it cannot be).
+    private var deltaTemplate: (block: Int, type: String, template: SSEEventTemplate?)?
     private(set) var isComplete = false
     var hasSentAnything: Bool { headSent || isComplete }
     private(set) var status = 200
@@ -33,18 +35,15 @@ struct MessagesStreamEncoder: TurnEncoder {
             return
         case .text(let piece):
             try begin(.text, ["type": .string("text"), "text": .string("")])
-            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
-                                             "delta": .object(["type": .string("text_delta"), "text": .string(piece)])])
+            try emitDelta("text_delta", "text", piece)
         case .reasoning(let piece):
             try begin(.thinking, ["type": .string("thinking"), "thinking": .string(""), "signature": .string("")])
-            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
-                                             "delta": .object(["type": .string("thinking_delta"), "thinking": .string(piece)])])
+            try emitDelta("thinking_delta", "thinking", piece)
         case .toolCallStarted(let index, let id, let name):
             try begin(.toolUse(index), ["type": .string("tool_use"), "id": .string(id), "name": .string(name), "input": .object([:])])
         case .toolCallArguments(let index, let fragment):
             guard openBlock == .toolUse(index) else { return }
-            try emit("content_block_delta", ["index": .number(Double(blockCount - 1)),
-                                             "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(fragment)])])
+            try emitDelta("input_json_delta", "partial_json", fragment)
         case .finished(let completion):
             try startStream(messageID: completion.messageID)
             try closeBlock()
@@ -102,11 +101,27 @@ struct MessagesStreamEncoder: TurnEncoder {
         try writer.write(SSEEncoder.event("message_start", Array(#"{"message":"#.utf8) + body + Array(#","type":"message_start"}"#.utf8)))
     }
 
+    /// A `content_block_delta` of the open block: its template with `piece`, the bytes `emit` would write.
+    private mutating func emitDelta(_ type: String, _ field: String, _ piece: String) throws(ClientDisconnected) {
+        let block = blockCount - 1
+        func fields(_ piece: String) -> [String: JSONValue] {
+            ["index": .number(Double(block)), "delta": .object(["type": .string(type), field: .string(piece)])]
+        }
+        if deltaTemplate?.block != block || deltaTemplate?.type != type {
+            deltaTemplate = (block, type, SSEEventTemplate(rendered: Self.event("content_block_delta", fields(SSEEventTemplate.textMarker))))
+        }
+        guard let template = deltaTemplate?.template else { return try emit("content_block_delta", fields(piece)) }
+        try writer.write(template.render(text: piece))
+    }
+
     /// One event whose JSON object is `fields` plus its `type`.
     private func emit(_ type: String, _ fields: [String: JSONValue]) throws(ClientDisconnected) {
+        try writer.write(Self.event(type, fields))
+    }
+
+    static func event(_ type: String, _ fields: [String: JSONValue]) -> [UInt8] {
         var object = fields
         object["type"] = .string(type)
-        let body = Array(JSONValue.object(object).jsonText.utf8)
-        try writer.write(SSEEncoder.event(type, body))
+        return SSEEncoder.event(type, Array(JSONValue.object(object).jsonText.utf8))
     }
 }

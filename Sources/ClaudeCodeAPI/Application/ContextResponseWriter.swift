@@ -24,6 +24,8 @@ final class ContextResponseWriter: ResponseWriter {
 
     func write(_ bytes: [UInt8]) throws(ClientDisconnected) { try base.write(bytes) }
     func flush() throws(ClientDisconnected) { try base.flush() }
+    func beginBatch() { base.beginBatch() }
+    func endBatch() throws(ClientDisconnected) { try base.endBatch() }
 
     func end() {
         let actions = endActions

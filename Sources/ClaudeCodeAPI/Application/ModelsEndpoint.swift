@@ -28,7 +28,7 @@ struct ModelsEndpoint: Sendable {
     private static func isAnthropic(_ context: RequestContext) -> Bool { context.request.headers["anthropic-version"] != nil }
 
     private func anthropicEntries() -> [AnthropicModelList.Model] {
-        let created = startedAt.formatted(.iso8601)
+        let created = UTCTimestamp.iso8601(startedAt)
         return models.acceptedNames.map { AnthropicModelList.Model(id: $0, displayName: $0, createdAt: created) }
     }
 

@@ -13,6 +13,15 @@ public struct CLIEventDecoder: Sendable {
     public init() {}
 
     public func decode(line: some Collection<UInt8>) throws -> CLIEvent {
+        // Most lines of a turn are text deltas: those are read in place (see TextDeltaLine), the rest in full.
+        if let event = line.withContiguousStorageIfAvailable({ TextDeltaLine.event(in: UnsafeRawBufferPointer($0)) }) ?? nil {
+            return event
+        }
+        return try decodeInFull(line: line)
+    }
+
+    /// The general decoder, for every line shape (the fast path's reference in the tests).
+    func decodeInFull(line: some Collection<UInt8>) throws -> CLIEvent {
         let raw: RawLine
         do {
             raw = try decoder.decode(RawLine.self, from: Data(line))

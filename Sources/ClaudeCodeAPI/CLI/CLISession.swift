@@ -84,9 +84,11 @@ public final class CLISession {
     public typealias Verdict = ProcessPoller.LineVerdict
 
     /// Reads events until `onEvent` says `done`, or the run ends otherwise (see `ProcessPoller.Ending`).
-    /// Lines that are not JSON are counted and skipped.
+    /// Lines that are not JSON are counted and skipped. `onEventsRead` follows the events of one read of stdout
+    /// (`ProcessPoller.run`'s `onLinesRead`).
     public func run(limits: ProcessPoller.Limits, watch: ProcessPoller.Watch = .init(),
                     onEvent: (CLIEvent) throws(ClientDisconnected) -> Verdict,
+                    onEventsRead: () throws(ClientDisconnected) -> Void = {},
                     onIdle: () throws(ClientDisconnected) -> Void = {}) -> ProcessPoller.Ending {
         poller.run(limits: limits, watch: watch, onLine: { line throws(ClientDisconnected) in
             linesRead += 1
@@ -95,7 +97,7 @@ public final class CLISession {
                 return .more
             }
             return try onEvent(event)
-        }, onIdle: onIdle)
+        }, onLinesRead: onEventsRead, onIdle: onIdle)
     }
 
     /// Sends a control request and reads until its answer; events before it go to `onEvent`.

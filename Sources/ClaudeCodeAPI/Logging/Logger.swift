@@ -15,13 +15,21 @@ public struct Logger: Sendable {
         try? Syscalls.writeAll(2, Array(line.utf8))
     }
 
+    /// One JSON object, keys in order: written by hand, since JSONSerialization sorts keys through a locale, and a
+    /// locale loads ICU and its data.
     public func log(_ level: LogLevel, _ message: String, _ fields: [String: LogValue] = [:]) {
         guard level >= self.level else { return }
-        var object: [String: Any] = ["ts": Self.timestamp(), "level": level.rawValue, "msg": message]
-        for (key, value) in fields { object[key] = value.jsonObject }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
-              let text = String(data: data, encoding: .utf8) else { return }
-        sink(text + "\n")
+        var object: [String: LogValue] = ["ts": .string(Self.timestamp()), "level": .string(level.rawValue), "msg": .string(message)]
+        object.merge(fields) { _, field in field }
+        var line: [UInt8] = [UInt8(ascii: "{")]
+        for (index, (key, value)) in object.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            JSONStringLiteral.append(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            value.appendJSON(to: &line)
+        }
+        line += [UInt8(ascii: "}"), UInt8(ascii: "\n")]
+        sink(String(decoding: line, as: UTF8.self))
     }
 
     public func debug(_ message: String, _ fields: [String: LogValue] = [:]) { log(.debug, message, fields) }
@@ -30,7 +38,7 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: [String: LogValue] = [:]) { log(.error, message, fields) }
 
     private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        UTCTimestamp.iso8601(Date(), includingMilliseconds: true)
     }
 }
 
@@ -42,11 +50,11 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
 
-    var jsonObject: Any {
+    func appendJSON(to bytes: inout [UInt8]) {
         switch self {
-        case .string(let s): s
-        case .int(let i): i
-        case .bool(let b): b
+        case .string(let s): JSONStringLiteral.append(s, to: &bytes)
+        case .int(let i): bytes += String(i).utf8
+        case .bool(let b): bytes += (b ? "true" : "false").utf8
         }
     }
 }

@@ -11,6 +11,10 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
     private let json = JSONWire()
     private let errorFormat = OpenAIErrorFormat()
     private var headSent = false
+    /// The content and reasoning chunks, all alike but for their text (made at their first use; nil if one cannot be
+    /// made, and then every chunk is encoded).
+    private lazy var contentTemplate = template(of: ChatCompletionChunk.content)
+    private lazy var reasoningTemplate = template(of: ChatCompletionChunk.reasoning)
     public private(set) var isComplete = false
     public var hasSentAnything: Bool { headSent || isComplete }
     public private(set) var status = 200
@@ -29,10 +33,12 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
             return  // OpenAI's chunks carry no upstream message id
         case .text(let text):
             try startStream()
-            try emit(ChatCompletionChunk.content(identity, text))
+            let template = contentTemplate
+            try emit(text, with: template, or: ChatCompletionChunk.content)
         case .reasoning(let text):
             try startStream()
-            try emit(ChatCompletionChunk.reasoning(identity, text))
+            let template = reasoningTemplate
+            try emit(text, with: template, or: ChatCompletionChunk.reasoning)
         case .toolCallStarted(let index, let id, let name):
             guard !legacyFunctions || index == 0 else { return }  // the legacy form has one call
             try startStream()
@@ -76,6 +82,17 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
             HTTPHeader("X-Accel-Buffering", "no"),
         ])
         try emit(ChatCompletionChunk.role(identity))
+    }
+
+    private func template(of chunk: (CompletionIdentity, String) -> ChatCompletionChunk) -> SSEEventTemplate? {
+        (try? json.encode(chunk(identity, SSEEventTemplate.textMarker))).flatMap { SSEEventTemplate(rendered: SSEEncoder.data($0)) }
+    }
+
+    /// A text chunk through its template: the bytes `emit` writes for `chunk(identity, text)`, without encoding it.
+    private mutating func emit(_ text: String, with template: SSEEventTemplate?,
+                               or chunk: (CompletionIdentity, String) -> ChatCompletionChunk) throws(ClientDisconnected) {
+        guard let template else { return try emit(chunk(identity, text)) }
+        try writer.write(template.render(text: text))
     }
 
     /// One chunk as a `data:` event. A chunk that cannot be encoded ends the stream with an internal error.

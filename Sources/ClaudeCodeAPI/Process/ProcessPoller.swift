@@ -89,18 +89,24 @@ public final class ProcessPoller {
     public var droppedLines: Int { stdout.droppedLines }
 
     /// Runs until the consumer is done, the output ends, the client leaves, the service cancels or a limit passes.
-    /// `onLine` gets each stdout line; `onIdle` is called when no line came for `idleNanoseconds`.
+    /// `onLine` gets each stdout line; `onLinesRead` is called once the lines of one read have all been handed over
+    /// (the moment to push what they produced: the next line is not there yet), but not after a line that said
+    /// `done`; `onIdle` is called when no line came for `idleNanoseconds`.
     public func run(limits: Limits, watch: Watch = Watch(),
                     onLine: (ArraySlice<UInt8>) throws(ClientDisconnected) -> LineVerdict,
+                    onLinesRead: () throws(ClientDisconnected) -> Void = {},
                     onIdle: () throws(ClientDisconnected) -> Void) -> Ending {
         var lastOutput = clock.now()
         var lastIdleCall = lastOutput
 
         // What was queued goes out now, even when the lines kept from before end this run at once.
         if process.standardInput >= 0 && inputOffset < pendingInput.count { writeInput() }
-        while !undelivered.isEmpty {
-            let line = undelivered.removeFirst()
-            do { if try onLine(line[...]) == .done { return .consumerFinished } } catch { return .clientDisconnected }
+        if !undelivered.isEmpty {
+            while !undelivered.isEmpty {
+                let line = undelivered.removeFirst()
+                do { if try onLine(line[...]) == .done { return .consumerFinished } } catch { return .clientDisconnected }
+            }
+            do { try onLinesRead() } catch { return .clientDisconnected }
         }
         if !stdoutOpen { return .outputEnded }
 
@@ -138,7 +144,7 @@ public final class ProcessPoller {
             }
             if fds[stdoutIndex].revents != 0 {
                 lastOutput = clock.now()
-                if let ending = readOutput(onLine: onLine) { return ending }
+                if let ending = readOutput(onLine: onLine, onLinesRead: onLinesRead) { return ending }
             }
         }
     }
@@ -157,24 +163,32 @@ public final class ProcessPoller {
     /// Lines read and kept for the next run.
     public var pendingLines: Int { undelivered.count }
 
-    /// Reads what stdout has and hands over its lines. Returns an ending when the run is over.
-    private func readOutput(onLine: (ArraySlice<UInt8>) throws(ClientDisconnected) -> LineVerdict) -> Ending? {
+    /// Reads what stdout has and hands over its lines, read by read. Returns an ending when the run is over.
+    private func readOutput(onLine: (ArraySlice<UInt8>) throws(ClientDisconnected) -> LineVerdict,
+                            onLinesRead: () throws(ClientDisconnected) -> Void) -> Ending? {
         var verdict = LineVerdict.more
         var disconnected = false
         stdoutOpen = drain(process.standardOutput) { bytes in
+            var delivered = false
             stdout.append(bytes) { line in
                 guard verdict == .more, !disconnected else {
                     undelivered.append(Array(line))
                     return
                 }
+                delivered = true
                 do { verdict = try onLine(line) } catch { disconnected = true }
             }
+            guard delivered, verdict == .more, !disconnected else { return }
+            do { try onLinesRead() } catch { disconnected = true }
         }
         if disconnected { return .clientDisconnected }
         if verdict == .done { return .consumerFinished }
         guard !stdoutOpen else { return nil }
         if let last = stdout.finish() {
-            do { if try onLine(last) == .done { return .consumerFinished } } catch { return .clientDisconnected }
+            do {
+                if try onLine(last) == .done { return .consumerFinished }
+                try onLinesRead()
+            } catch { return .clientDisconnected }
         }
         // Let stderr say why, if the process wrote anything there on its way out.
         if stderrOpen { stderrOpen = drain(process.standardError) { stderrTail.append($0) } }

@@ -8,9 +8,9 @@ import HTTPCore
 /// early failure is a real HTTP error; the final response is stored before its terminal event is sent.
 struct ResponsesStreamEncoder: TurnEncoder {
     private enum Open {
-        case message(id: String, text: String)
-        case reasoning(id: String, text: String)
-        case call(index: Int, id: String, callID: String, name: String, arguments: String)
+        case message(id: String)
+        case reasoning(id: String)
+        case call(index: Int, id: String, callID: String, name: String)
     }
 
     private let writer: any ResponseWriter
@@ -20,6 +20,11 @@ struct ResponsesStreamEncoder: TurnEncoder {
     private var sequence = 0
     private var headSent = false
     private var open: Open?
+    /// The open item's text so far (a message's or reasoning's text, a call's arguments), appended to in place.
+    private var openText = ""
+    /// The open item's delta events, alike but for their delta and sequence number (made at its first delta; nil if
+    /// it cannot be).
+    private var deltaTemplate: (type: String, itemID: String, template: SSEEventTemplate?)?
     /// Items already closed, in output order.
     private var output: [JSONValue] = []
     /// Turn call index -> its item, for calls streamed before `finished`.
@@ -43,8 +48,8 @@ struct ResponsesStreamEncoder: TurnEncoder {
         case .started: return
         case .text(let piece):
             try startStream()
-            if case .message(let id, let text)? = open {
-                open = .message(id: id, text: text + piece)
+            if case .message(let id)? = open {
+                openText += piece
                 try emitDelta("response.output_text.delta", id, piece)
             } else {
                 try closeOpen()
@@ -52,21 +57,23 @@ struct ResponsesStreamEncoder: TurnEncoder {
                 try emit("response.output_item.added", ["output_index": index(outputIndex), "item": ResponseObject.message(id: id, text: nil, status: "in_progress")])
                 try emit("response.content_part.added", ["item_id": .string(id), "output_index": index(outputIndex), "content_index": .number(0),
                                                           "part": ResponseObject.outputText("")])
-                open = .message(id: id, text: piece)
+                open = .message(id: id)
+                openText = piece
                 try emitDelta("response.output_text.delta", id, piece)
             }
         case .reasoning(let piece):
             try startStream()
             reasoningText += piece
-            if case .reasoning(let id, let text)? = open {
-                open = .reasoning(id: id, text: text + piece)
+            if case .reasoning? = open {
+                openText += piece
             } else {
                 try closeOpen()
                 let id = ResponseItems.makeID("rs")
                 try emit("response.output_item.added", ["output_index": index(outputIndex), "item": ResponseObject.reasoning(id: id, text: nil)])
-                open = .reasoning(id: id, text: piece)
+                open = .reasoning(id: id)
+                openText = piece
             }
-            if case .reasoning(let id, _)? = open { try emitDelta("response.reasoning_text.delta", id, piece) }
+            if case .reasoning(let id)? = open { try emitDelta("response.reasoning_text.delta", id, piece) }
         case .toolCallStarted(let callIndex, let callID, let name):
             try startStream()
             try closeOpen()
@@ -74,10 +81,11 @@ struct ResponsesStreamEncoder: TurnEncoder {
             streamedCalls[callIndex] = (id, outputIndex)
             try emit("response.output_item.added", ["output_index": index(outputIndex),
                                                      "item": ResponseObject.functionCall(id: id, callID: callID, name: name, arguments: "", status: "in_progress")])
-            open = .call(index: callIndex, id: id, callID: callID, name: name, arguments: "")
+            open = .call(index: callIndex, id: id, callID: callID, name: name)
+            openText = ""
         case .toolCallArguments(let callIndex, let fragment):
-            guard case .call(let openIndex, let id, let callID, let name, let arguments)? = open, openIndex == callIndex else { return }
-            open = .call(index: callIndex, id: id, callID: callID, name: name, arguments: arguments + fragment)
+            guard case .call(let openIndex, let id, _, _)? = open, openIndex == callIndex else { return }
+            openText += fragment
             try emit("response.function_call_arguments.delta", ["item_id": .string(id), "output_index": index(outputIndex), "delta": .string(fragment)])
         case .finished(let completion):
             try startStream()
@@ -86,14 +94,16 @@ struct ResponsesStreamEncoder: TurnEncoder {
                 let id = ResponseItems.makeID("fc")
                 try emit("response.output_item.added", ["output_index": index(outputIndex),
                                                          "item": ResponseObject.functionCall(id: id, callID: call.id, name: call.name, arguments: "", status: "in_progress")])
-                open = .call(index: callIndex, id: id, callID: call.id, name: call.name, arguments: call.arguments)
+                open = .call(index: callIndex, id: id, callID: call.id, name: call.name)
+                openText = call.arguments
                 try closeOpen(finalCalls: completion.toolCalls)
             }
             if output.isEmpty {  // an empty answer is still one (empty) message
                 let id = ResponseItems.makeID("msg")
                 try emit("response.output_item.added", ["output_index": .number(0), "item": ResponseObject.message(id: id, text: nil, status: "in_progress")])
                 try emit("response.content_part.added", ["item_id": .string(id), "output_index": .number(0), "content_index": .number(0), "part": ResponseObject.outputText("")])
-                open = .message(id: id, text: "")
+                open = .message(id: id)
+                openText = ""
                 try closeOpen()
             }
             let final = ResponseObject.status(completion.stopReason)
@@ -133,20 +143,23 @@ struct ResponsesStreamEncoder: TurnEncoder {
     private mutating func closeOpen(finalCalls: [TurnToolCall] = []) throws(ClientDisconnected) {
         guard let item = open else { return }
         open = nil
+        let text = openText
+        openText = ""
         let at = index(outputIndex)
         switch item {
-        case .message(let id, let text):
+        case .message(let id):
             try emit("response.output_text.done", ["item_id": .string(id), "output_index": at, "content_index": .number(0), "text": .string(text), "logprobs": .array([])])
             try emit("response.content_part.done", ["item_id": .string(id), "output_index": at, "content_index": .number(0), "part": ResponseObject.outputText(text)])
             let done = ResponseObject.message(id: id, text: text, status: "completed")
             try emit("response.output_item.done", ["output_index": at, "item": done])
             output.append(done)
-        case .reasoning(let id, let text):
+        case .reasoning(let id):
             try emit("response.reasoning_text.done", ["item_id": .string(id), "output_index": at, "content_index": .number(0), "text": .string(text)])
             let done = ResponseObject.reasoning(id: id, text: text)
             try emit("response.output_item.done", ["output_index": at, "item": done])
             output.append(done)
-        case .call(let callIndex, let id, let callID, let name, let streamed):
+        case .call(let callIndex, let id, let callID, let name):
+            let streamed = text
             let arguments = callIndex < finalCalls.count ? finalCalls[callIndex].arguments : streamed
             if arguments != streamed && streamed.isEmpty {
                 try emit("response.function_call_arguments.delta", ["item_id": .string(id), "output_index": at, "delta": .string(arguments)])
@@ -173,18 +186,35 @@ struct ResponsesStreamEncoder: TurnEncoder {
 
     private func index(_ value: Int) -> JSONValue { .number(Double(value)) }
 
+    /// A text delta of the open item: its template with `delta` and the next sequence number, the bytes `emit` would
+    /// write.
     private mutating func emitDelta(_ type: String, _ id: String, _ delta: String) throws(ClientDisconnected) {
-        var fields: [String: JSONValue] = ["item_id": .string(id), "output_index": index(outputIndex), "content_index": .number(0), "delta": .string(delta)]
-        if type == "response.output_text.delta" { fields["logprobs"] = .array([]) }
-        try emit(type, fields)
+        let at = index(outputIndex)
+        func fields(_ delta: String) -> [String: JSONValue] {
+            var fields: [String: JSONValue] = ["item_id": .string(id), "output_index": at, "content_index": .number(0), "delta": .string(delta)]
+            if type == "response.output_text.delta" { fields["logprobs"] = .array([]) }
+            return fields
+        }
+        if deltaTemplate?.type != type || deltaTemplate?.itemID != id {
+            deltaTemplate = (type, id, SSEEventTemplate(rendered: Self.event(type, fields(SSEEventTemplate.textMarker),
+                                                                          sequence: .string(SSEEventTemplate.integerMarker))))
+        }
+        guard let template = deltaTemplate?.template else { return try emit(type, fields(delta)) }
+        try writer.write(template.render(text: delta, integer: sequence))
+        sequence += 1
     }
 
     /// One event: `fields` plus its `type` and the next `sequence_number`.
     private mutating func emit(_ type: String, _ fields: [String: JSONValue]) throws(ClientDisconnected) {
+        let event = Self.event(type, fields, sequence: .number(Double(sequence)))
+        sequence += 1
+        try writer.write(event)
+    }
+
+    static func event(_ type: String, _ fields: [String: JSONValue], sequence: JSONValue) -> [UInt8] {
         var object = fields
         object["type"] = .string(type)
-        object["sequence_number"] = .number(Double(sequence))
-        sequence += 1
-        try writer.write(SSEEncoder.event(type, Array(JSONValue.object(object).jsonText.utf8)))
+        object["sequence_number"] = sequence
+        return SSEEncoder.event(type, Array(JSONValue.object(object).jsonText.utf8))
     }
 }

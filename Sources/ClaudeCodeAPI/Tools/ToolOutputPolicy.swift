@@ -37,6 +37,11 @@ struct ToolOutputPolicy {
         }
     }
 
+    /// Whether the answer's text is validated at the end (as JSON, or against a schema).
+    private var checksAnswerText: Bool {
+        schemaAnswer != nil || tools.outputFormat == .jsonObject
+    }
+
     private var schemaAnswer: (name: String, schema: JSONValue)? {
         if case .jsonSchema(let name, let schema, _) = tools.outputFormat { return (name, schema) }
         return nil
@@ -45,7 +50,7 @@ struct ToolOutputPolicy {
     mutating func filter(_ event: TurnEvent) -> [TurnEvent] {
         switch event {
         case .text(let text):
-            answerText += text
+            if checksAnswerText { answerText += text }  // the turn's text is kept only when it is to be checked
             if schemaAnswer != nil { return [] }  // only the structured answer is the answer
             if mustCall && returnedCount == 0 { heldText.append(event); return [] }
             return [event]

@@ -200,15 +200,21 @@ public struct TurnRunner: Sendable {
         }
         if !keepsInputOpen { session.closeInput() }
 
-        let finalEnding = ending ?? session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+        var batch = OutputBatch(writer: writer)
+        var finalEnding = ending ?? session.run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+            batch.eventArrived()
             answerControl(event)
             for output in translator.consume(event) {
                 for shown in policy.filter(output) { try delivery.sendOrThrow(shown, to: &encoder) }
             }
             return translator.isFinished ? .done : .more
+        }, onEventsRead: { () throws(ClientDisconnected) in
+            try batch.close()
         }, onIdle: { () throws(ClientDisconnected) in
             try encoder.idle()
         })
+        // A run that ended within a read (the turn is over, or the client left) still owes that read's flush.
+        do { try batch.close() } catch { finalEnding = .clientDisconnected }
         defer { logSkippedOutput(of: session, since: skippedBefore, requestID: turn.requestID) }
 
         let grace = configuration.killGraceMilliseconds

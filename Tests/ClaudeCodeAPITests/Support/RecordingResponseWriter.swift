@@ -30,8 +30,28 @@ final class RecordingResponseWriter: ResponseWriter, @unchecked Sendable {
         body += bytes
     }
 
+    /// Inside a batch, flushes wait for its end, as the FastCGI transport's do.
+    private var batching = false
+    private var flushOwed = false
+    /// How many batches ended, and how many of them owed a flush.
+    private(set) var batchesEnded = 0
+
+    func beginBatch() { batching = true }
+
+    func endBatch() throws(ClientDisconnected) {
+        batching = false
+        batchesEnded += 1
+        guard flushOwed else { return }
+        flushOwed = false
+        try flush()
+    }
+
     func flush() throws(ClientDisconnected) {
         guard !ended else { return }
+        if batching {
+            flushOwed = true
+            return
+        }
         flushes += 1
         flushCounter.withLock { $0 += 1 }
         if flushes > flushesBeforeDisconnect { throw ClientDisconnected() }

@@ -8,6 +8,8 @@ import SystemCalls
 struct ScriptedProcessLauncher: ProcessLauncher {
     enum Step: Sendable {
         case line([UInt8])
+        /// Several lines in one write (a reader gets them in one read).
+        case lines([[UInt8]])
         case stderr(String)
         case pause(milliseconds: Int)
         /// Stays silent until signalled.
@@ -100,6 +102,7 @@ final class ScriptedChildProcess: ChildProcess, @unchecked Sendable {
             if isSignalled { return }
             switch step {
             case .line(let bytes): try? Syscalls.writeAll(outWrite, bytes + [0x0A])
+            case .lines(let lines): try? Syscalls.writeAll(outWrite, lines.flatMap { $0 + [0x0A] })
             case .stderr(let text): try? Syscalls.writeAll(errWrite, Array(text.utf8))
             case .pause(let ms): Syscalls.sleep(milliseconds: ms)
             case .hang: while !isSignalled { Syscalls.sleep(milliseconds: 5) }
