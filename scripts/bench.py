@@ -76,6 +76,8 @@ POOL_MAX_USES = 100           # "normal" reuse for the reused case and the throu
 POOL_MAX_AGE_SECONDS = 3600   # nothing retires by age during a run
 SETTLE_TIMEOUT = 60.0         # a pool that has not refilled by then is reported, and later waits are short
 TURN_TIMEOUT = 120.0
+# What the bench reads of `GET /status`'s "pool".
+POOL_FIELDS = ("size", "idle_fresh", "idle_used", "starting", "served_warm", "served_cold")
 SERVED_BYTES = 2048           # a CLI that wrote this much during a round answered in it (an idle one writes nothing)
 # The gateway's CLI flags (CLIInvocation.swift) and environment; the system prompt goes in a file, as there.
 CLI_FLAGS = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
@@ -236,6 +238,7 @@ class Gateway:
         self.settle_timeout = SETTLE_TIMEOUT
         self.settle_failures = 0
         self.client: httpx.Client | None = None
+        self.said_missing = False
 
     def __enter__(self) -> "Gateway":
         self.stack.start()
@@ -264,13 +267,22 @@ class Gateway:
 
     # -- the pool -------------------------------------------------------------------------------------
     def pool(self) -> dict | None:
-        return self.client.get("/status").json().get("pool")
+        """The pool part of `GET /status`, None without one; a field the bench reads that is missing counts as 0
+        (and is said once): a warm round then shows as not warm, never the other way round."""
+        pool = self.client.get("/status").json().get("pool")
+        if pool is None:
+            return None
+        missing = [name for name in POOL_FIELDS if not isinstance(pool.get(name), int)]
+        if missing and not self.said_missing:
+            say(f"{self.stack.name}: /status pool lacks {', '.join(missing)}: {pool}")
+            self.said_missing = True
+        return {**pool, **{name: 0 for name in missing}}
 
     def settle(self, fresh: int = 0, used: int = 0) -> bool:
         """Waits (bounded) until the pool starts no CLI and holds its size in idle CLIs, at least ``fresh``
         never-used and ``used`` used ones: nothing spawns during a measurement. True at once without a pool."""
         def ready(pool):
-            return (pool is None or pool.get("size", 0) == 0
+            return (pool is None or pool["size"] == 0
                     or (pool["starting"] == 0 and pool["idle_fresh"] + pool["idle_used"] >= pool["size"]
                         and pool["idle_fresh"] >= fresh and pool["idle_used"] >= used))
 
