@@ -24,7 +24,8 @@ with every round, as JSON to BENCH_JSON). Loopback only; every process it starts
 Ctrl-C or failure.
 
 env: CLAUDE_BIN (the CLI), CCA_BIN (the responder), BENCH_ROUNDS (10), BENCH_CONCURRENCY (1,4,16),
-     BENCH_THROUGHPUT_SECONDS (20), BENCH_IDLE_SECONDS (30), BENCH_JSON (.run/bench.json)
+     BENCH_THROUGHPUT_SECONDS (20), BENCH_IDLE_SECONDS (30), BENCH_MAX_MINUTES (14: past a share of it, each part
+     stops after its round in progress), BENCH_JSON (.run/bench.json)
 """
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ CONCURRENCY = [int(n) for n in os.environ.get("BENCH_CONCURRENCY", "1,4,16").spl
 THROUGHPUT_SECONDS = float(os.environ.get("BENCH_THROUGHPUT_SECONDS", "20"))
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "30"))
 JSON_PATH = Path(os.environ.get("BENCH_JSON", REPO / ".run" / "bench.json"))
+# The whole run's bound: past a part's share of it, that part stops after the round in progress (at least one).
+BUDGET_SECONDS = float(os.environ.get("BENCH_MAX_MINUTES", "14")) * 60
+BUDGET_SHARES = {"latency": 0.6, "throughput": 0.85, "relay": 0.95}
 THROUGHPUT_ROUNDS = max(1, ROUNDS // 4)
 RELAY_RUNS = max(1, min(5, ROUNDS // 2))
 RELAY_EVENTS = 100_000
@@ -93,6 +97,15 @@ STARTED = time.monotonic()
 
 def say(message: str):
     print(f"[bench +{time.monotonic() - STARTED:.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+def rounds_within_budget(part: str, count: int):
+    """0, 1, ... count-1, ending early once the run has spent ``part``'s share of BUDGET_SECONDS."""
+    for index in range(count):
+        if index and time.monotonic() - STARTED > BUDGET_SHARES[part] * BUDGET_SECONDS:
+            say(f"{part}: stopping after {index} of {count} rounds (BENCH_MAX_MINUTES)")
+            return
+        yield index
 
 
 # -- the machine -----------------------------------------------------------------------------------
@@ -476,7 +489,7 @@ def latency(bare: BareCLI, gateways: dict[str, Gateway]) -> dict:
     before each of them."""
     warm_up(bare, gateways)
     rounds = {case.name: {n: [] for n in CONCURRENCY} for case in CASES}
-    for index in range(ROUNDS):
+    for index in rounds_within_budget("latency", ROUNDS):
         say(f"latency: round {index + 1} of {ROUNDS}")
         for n in CONCURRENCY:
             settle_all(gateways, n)
@@ -503,7 +516,7 @@ def throughput(bare: BareCLI, off: Gateway, on: Gateway) -> dict:
     for turn in paths.values():   # first-run files, page cache, the pool's first use
         turn()
     runs = {name: [] for name in paths}
-    for index in range(THROUGHPUT_ROUNDS):
+    for index in rounds_within_budget("throughput", THROUGHPUT_ROUNDS):
         for name, turn in paths.items():
             say(f"throughput: round {index + 1} of {THROUGHPUT_ROUNDS}, {name}")
             on.settle()
@@ -581,7 +594,7 @@ def relay_measure() -> tuple[Callable[[str], dict], str]:
 def relay() -> dict:
     measure, source = relay_measure()
     runs = []
-    for index in range(RELAY_RUNS):
+    for index in rounds_within_budget("relay", RELAY_RUNS):
         say(f"relay: run {index + 1} of {RELAY_RUNS} ({source})")
         runs.append(measure(RESPONDER))
     return {"source": source, "runs": runs}
@@ -827,7 +840,9 @@ def main() -> int:
     rows = report(results)
     results["table"] = rows
     write_json(results)
-    print(f"\nclaude-code-api bench: {ROUNDS} interleaved rounds (bare, gateway, ...), medians [min-max] over rounds, "
+    done = len(results["latency"]["cold"]["rounds"][CONCURRENCY[0]])
+    counted = f"{done} of {ROUNDS} (time bound)" if done < ROUNDS else f"{ROUNDS}"
+    print(f"\nclaude-code-api bench: {counted} interleaved rounds (bare, gateway, ...), medians [min-max] over rounds, "
           f"mock upstream on loopback, {results['seconds']} s")
     print(f"machine: {machine_line(results['machine'])}\n")
     print(markdown(rows))
