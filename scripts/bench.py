@@ -292,24 +292,26 @@ class Gateway:
         return {**pool, **{name: 0 for name in missing}}
 
     def settle(self, fresh: int = 0, used: int = 0) -> bool:
-        """Waits (bounded) until the pool starts no CLI and holds its size in idle CLIs, at least ``fresh``
-        never-used and ``used`` used ones: nothing spawns during a measurement. True at once without a pool."""
-        def ready(pool):
-            return (pool is None or pool["size"] == 0
-                    or (pool["starting"] == 0 and pool["idle_fresh"] + pool["idle_used"] >= pool["size"]
-                        and pool["idle_fresh"] >= fresh and pool["idle_used"] >= used))
+        """Waits (bounded) until no CLI starts or ends, so that nothing but the measured turns runs: the pool (if
+        any) starts none and holds its size in idle CLIs, at least ``fresh`` never-used and ``used`` used ones, and
+        the responder has no other CLI (one that answered last and is ending). True once so."""
+        def quiet(pool) -> bool:
+            idle = 0
+            if pool is not None and pool["size"] > 0:
+                idle = pool["idle_fresh"] + pool["idle_used"]
+                if pool["starting"] or idle < pool["size"] or pool["idle_fresh"] < fresh or pool["idle_used"] < used:
+                    return False
+            return len(self.cli_children()) == idle
 
         deadline = time.monotonic() + self.settle_timeout
-        pool = self.pool()
-        while not ready(pool):
+        while not quiet(pool := self.pool()):
             if time.monotonic() > deadline:
                 self.settle_failures += 1
-                say(f"{self.stack.name}: the pool did not settle in {self.settle_timeout:.0f} s "
-                    f"(wanted {fresh} fresh, {used} used): {pool}")
+                say(f"{self.stack.name}: not settled in {self.settle_timeout:.0f} s (wanted {fresh} fresh, {used} "
+                    f"used idle CLIs): pool {pool}, {len(self.cli_children())} CLIs")
                 self.settle_timeout = 5.0   # one long wait per gateway; the rounds say what they got
                 return False
             time.sleep(0.05)
-            pool = self.pool()
         return True
 
     def cli_children(self) -> list[int]:
@@ -620,15 +622,8 @@ def group_cpu(groups: dict[int, list[int]]) -> dict[int, float]:
 
 
 def idle_groups(gateway: Gateway) -> dict[int, list[int]]:
-    """The process groups of the gateway's idle pooled CLIs, once its pool has settled and no other CLI is left
-    (one that answered last may still be ending)."""
+    """The process groups of the gateway's idle pooled CLIs, once it has settled (no other CLI is left)."""
     gateway.settle()
-
-    def idle():
-        pool = gateway.pool()
-        return pool["idle_fresh"] + pool["idle_used"] if pool else 0
-
-    wait_until(lambda: len(gateway.cli_children()) == idle(), timeout=10)
     return cli_groups(gateway)
 
 
@@ -842,8 +837,8 @@ def main() -> int:
     write_json(results)
     done = len(results["latency"]["cold"]["rounds"][CONCURRENCY[0]])
     counted = f"{done} of {ROUNDS} (time bound)" if done < ROUNDS else f"{ROUNDS}"
-    print(f"\nclaude-code-api bench: {counted} interleaved rounds (bare, gateway, ...), medians [min-max] over rounds, "
-          f"mock upstream on loopback, {results['seconds']} s")
+    print(f"\nclaude-code-api bench: {counted} interleaved round{'s' if done > 1 else ''} (bare, gateway, ...), "
+          f"medians [min-max] over rounds, mock upstream on loopback, {results['seconds']} s")
     print(f"machine: {machine_line(results['machine'])}\n")
     print(markdown(rows))
     shown = JSON_PATH.relative_to(REPO) if JSON_PATH.is_relative_to(REPO) else JSON_PATH
