@@ -68,6 +68,8 @@ test-unit:
 test-integration:
 	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/debug/claude-code-api $(PYTEST) Tests/Integration -q
 
+# Issue 13's benchmark against the bare CLI (README, "Benchmark"): about 10 minutes; BENCH_ROUNDS (10) and the other
+# BENCH_* variables of scripts/bench.py shorten it. Every round also goes to .run/bench.json.
 bench: build-release
 	CLAUDE_BIN="$$(scripts/setup cli)" CCA_BIN=$(CURDIR)/.build/release/claude-code-api .venv/bin/python scripts/bench.py
 

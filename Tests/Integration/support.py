@@ -42,9 +42,11 @@ class ChatStream:
     read whole into ``body`` at once. ``next_payload``, ``read_until``, ``read_content`` and
     ``read_all`` take data payloads; ``close()`` hangs up, and ``closed_at`` (monotonic clock) is
     taken just before the connection is closed, so a delay measured from it is never too short.
-    Every read is bounded by ``timeout``."""
+    Every read is bounded by ``timeout``. With ``client`` (an httpx.Client, kept open) the stream uses it instead of
+    a client of its own: making one costs tens of milliseconds (its TLS context), which a timing must not include."""
 
-    def __init__(self, stack, body: dict, timeout: float = 60.0, headers: dict | None = None):
+    def __init__(self, stack, body: dict, timeout: float = 60.0, headers: dict | None = None,
+                 client: httpx.Client | None = None):
         self.request = body
         self.payloads: list[str] = []
         self.events: list[dict] = []     # the JSON payloads (all but [DONE]), in order
@@ -52,13 +54,14 @@ class ChatStream:
         self.body = b""
         self.ended = False                 # the server ended the body
         self.closed_at: float | None = None
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        self._own_client = client is None
+        self._client = client or httpx.Client()
         try:
-            self._context = self._client.stream("POST", stack.base_url + "/v1/chat/completions",
-                                                json=body, headers=headers)
+            self._context = self._client.stream("POST", stack.base_url + "/v1/chat/completions", json=body,
+                                                headers=headers, timeout=httpx.Timeout(timeout, connect=5.0))
             self._response = self._context.__enter__()
         except BaseException:
-            self._client.close()
+            self._close_client()
             raise
         self.status = self._response.status_code
         self.headers = self._response.headers
@@ -119,6 +122,10 @@ class ChatStream:
         try:
             self._context.__exit__(None, None, None)
         finally:
+            self._close_client()
+
+    def _close_client(self):
+        if self._own_client:
             self._client.close()
 
     def __enter__(self) -> "ChatStream":
@@ -451,6 +458,32 @@ def proc_status(pid: int) -> dict:
         fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
     return {"rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
             "fds": fd_count(pid)}
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (all its threads), in seconds, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read().decode("utf-8", "replace")
+    fields = stat[stat.rindex(")") + 2:].split()   # fields[0] is the state, the 3rd field of stat(5)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_pss_kib(pid: int) -> int:
+    """Proportional set size of ``pid`` (KiB, /proc/PID/smaps_rollup): shared pages count a share each."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_bytes_written(pid: int) -> int:
+    """Bytes ``pid`` has passed to write() and the like (``wchar`` of /proc/PID/io), pipes included."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    return 0
 
 
 def required_program(name: str, package: str) -> str:
