@@ -81,7 +81,7 @@ POOL_MAX_AGE_SECONDS = 3600   # nothing retires by age during a run
 SETTLE_TIMEOUT = 60.0         # a pool that has not refilled by then is reported, and later waits are short
 TURN_TIMEOUT = 120.0
 # What the bench reads of `GET /status`'s "pool".
-POOL_FIELDS = ("size", "idle_fresh", "idle_used", "starting", "served_warm", "served_cold")
+POOL_FIELDS = ("size", "idle_fresh", "idle_used", "starting", "served_warm", "served_reused", "served_cold")
 SERVED_BYTES = 2048           # a CLI that wrote this much during a round answered in it (an idle one writes nothing)
 # The gateway's CLI flags (CLIInvocation.swift) and environment; the system prompt goes in a file, as there.
 CLI_FLAGS = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
@@ -289,7 +289,11 @@ class Gateway:
         if missing and not self.said_missing:
             say(f"{self.stack.name}: /status pool lacks {', '.join(missing)}: {pool}")
             self.said_missing = True
-        return {**pool, **{name: 0 for name in missing}}
+        pool = {**pool, **{name: 0 for name in missing}}
+        # The responder counts never-used (served_warm) and reused (served_reused) pooled turns apart; here "warm"
+        # is every turn a pooled CLI served.
+        pool["served_warm"] += pool["served_reused"]
+        return pool
 
     def settle(self, fresh: int = 0, used: int = 0) -> bool:
         """Waits (bounded) until no CLI starts or ends, so that nothing but the measured turns runs: the pool (if
