@@ -123,6 +123,8 @@ struct ServeCommand: ParsableCommand {
                     killProcesses: { launcher.killAll() }),
                 logger: logger)
             let result = shutdown.run()
+            // Every turn has ended; whatever CLI is still alive (a pooled one still being ended) goes with the service.
+            launcher.killAll()
             logger.info("stopped", ["how": .string("\(result)")])
             Glibc.exit(0)
         }

@@ -195,7 +195,7 @@ def spawn_fcgi(folder, bind: str, port: int, extra_env: dict) -> tuple[subproces
         pytest.fail("spawn-fcgi not found: scripts/setup installs it", pytrace=False)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder),
            "CCA_CLAUDE_PATH": install_fake_cli(folder / "fakecli"), "CCA_SCRATCH_DIR": str(folder),
-           "CCA_WORKERS": "2", **extra_env}
+           "CCA_WORKERS": "2", "CCA_POOL_SIZE": "0", **extra_env}
     log = open(folder / "responder.log", "wb")
     proc = subprocess.Popen([spawner, "-n", "-a", bind, "-p", str(port), "--", str(responder_binary())], env=env,
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)

@@ -41,7 +41,7 @@ public final class APIApplication: HTTPHandler {
         var runner = TurnRunner(configuration: configuration, launcher: launcher, clock: clock, logger: logger, cancellation: cancellation)
         runner.freeSpace = freeSpace
         pool = configuration.pool.isEnabled
-            ? CLIPool(settings: configuration.pool, configuration: configuration, launcher: launcher, clock: clock, logger: logger,
+            ? try CLIPool(settings: configuration.pool, configuration: configuration, launcher: launcher, clock: clock, logger: logger,
                       executable: { cli.executablePath }, freeSpace: freeSpace)
             : nil
         runner.pool = pool

@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 /// Pre-started CLIs, kept idle until a turn takes one (POOL.md has the measured mechanics). A keeper thread starts them
 /// one at a time while the pool holds fewer than `size` (idle, starting, or serving a turn) and the process cap allows, watches the idle ones (a process that
@@ -23,6 +24,8 @@ public final class CLIPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var state = State()
     private var keeper: Thread?
+    /// Fired by `stop()`: a start in progress gives up at once instead of outliving the service.
+    private let stopSignal: CancellationSignal
     private let keeperDone = DispatchSemaphore(value: 0)
 
     struct State {
@@ -58,7 +61,8 @@ public final class CLIPool: @unchecked Sendable {
 
     public init(settings: PoolSettings, configuration: Configuration, launcher: any ProcessLauncher, clock: any MonotonicClock,
                 logger: Logger, executable: @escaping @Sendable () -> String?,
-                freeSpace: @escaping ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace) {
+                freeSpace: @escaping ScratchDirectory.FreeSpaceProbe = ScratchDirectory.systemFreeSpace) throws(SystemError) {
+        stopSignal = try CancellationSignal()
         self.settings = settings
         self.configuration = configuration
         self.launcher = launcher
@@ -213,6 +217,7 @@ public final class CLIPool: @unchecked Sendable {
         condition.lock()
         let wasRunning = !state.stopped && keeper != nil
         state.stopped = true
+        stopSignal.fire()
         while !state.idle.isEmpty { retire(at: 0) }
         condition.broadcast()
         condition.unlock()
@@ -300,10 +305,12 @@ public final class CLIPool: @unchecked Sendable {
                             settings: .atLaunch(cliModel: launchModel))
         let limits = ProcessPoller.Limits(deadline: startedAt + Self.startTimeoutNanoseconds, stallNanoseconds: Self.startTimeoutNanoseconds,
                                           idleNanoseconds: Self.startTimeoutNanoseconds)
-        var ending = session.run(limits: limits) { _ in .done }
-        if ending == .consumerFinished { ending = warmUp(session, limits: limits) }
+        let watch = ProcessPoller.Watch(cancellation: stopSignal)
+        var ending = session.run(limits: limits, watch: watch) { _ in .done }
+        if ending == .consumerFinished { ending = warmUp(session, limits: limits, watch: watch) }
         guard ending == .consumerFinished else {
             let exit = cli.end(graceMilliseconds: configuration.killGraceMilliseconds)
+            if ending == .cancelled { return nil }  // the service is stopping
             logger.error("pool: a pre-started CLI did not become ready", ["ending": .string("\(ending)"), "cli_exit": .string("\(exit)"),
                                                                           "stderr": .string(LogRedaction.redact(session.stderrText))])
             return nil
@@ -314,19 +321,19 @@ public final class CLIPool: @unchecked Sendable {
     /// The CLI does much of its first turn's work (its `system/init`) at its first user line: one line that asks
     /// nothing upstream (`shouldQuery: false`), rewound at once, takes that off the first request (~190 -> ~110 ms to
     /// its first token, measured). `consumerFinished` when the CLI took it and is clean again.
-    private func warmUp(_ session: CLISession, limits: ProcessPoller.Limits) -> ProcessPoller.Ending {
+    private func warmUp(_ session: CLISession, limits: ProcessPoller.Limits, watch: ProcessPoller.Watch) -> ProcessPoller.Ending {
         let id = UUID().uuidString.lowercased()
         let line: JSONValue = .object(["type": .string("user"), "shouldQuery": .bool(false), "uuid": .string(id),
                                        "message": .object(["role": .string("user"), "content": .array([
                                            .object(["type": .string("text"), "text": .string("warm-up")])])])])
         session.send(object: line)
-        let acknowledged = session.run(limits: limits) { event in
+        let acknowledged = session.run(limits: limits, watch: watch) { event in
             if case .result = event { return .done }
             return .more
         }
         guard acknowledged == .consumerFinished else { return acknowledged }
         let rewind = JSONValue.object(["subtype": .string("rewind_conversation"), "target_message_uuid": .string(id)])
-        switch session.request(rewind, limits: limits) {
+        switch session.request(rewind, limits: limits, watch: watch) {
         case .success(let answer) where answer.isSuccess && answer.response?["rewound"] == .bool(true): return .consumerFinished
         case .success: return .outputEnded
         case .failure(let failure): return failure.ending
