@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ClaudeCodeAPI
 
@@ -14,7 +15,7 @@ struct CLIInvocationTests {
     }
 
     @Test("a pure chat turn: headless stream-json, no tools, no saved session, prompt only on stdin")
-    func pureChatFlags() {
+    func pureChatFlags() throws {
         let hostile = "\"; rm -rf / # --dangerously-skip-permissions $(id)"
         let launch = invocation([ChatMessage(role: .system, content: [.text("Be terse.")]), ChatMessage(role: .user, content: [.text(hostile)])])
         let args = launch.process.arguments
@@ -25,6 +26,10 @@ struct CLIInvocationTests {
         let promptFile = args[args.firstIndex(of: "--system-prompt-file")! + 1]
         #expect(promptFile == "/tmp/cca-abc123/system-prompt.txt")
         #expect(launch.files.first { $0.path == promptFile }?.contents == Array("Be terse.".utf8))
+        // The HOME starts as a CLI that has run before leaves it, with no id and nothing of the request.
+        let state = try #require(launch.files.first { $0.path.hasSuffix("/.claude.json") })
+        let object = try #require(JSONSerialization.jsonObject(with: Data(state.contents)) as? [String: Any])
+        #expect(object["migrationVersion"] as? Int == 15 && object["userID"] == nil && object["machineID"] == nil)
         #expect(!args.contains { $0.contains("rm -rf") || $0 == "--dangerously-skip-permissions" || $0.contains("Be terse") })
         #expect(String(decoding: launch.stdinLine, as: UTF8.self).contains("rm -rf"))
         #expect(launch.transcript == nil)
