@@ -160,7 +160,7 @@ public struct CLIConversation: Equatable, Sendable {
     }
 
     private static func jsonLine(_ object: [String: Any]) -> [UInt8] {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes, .sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
         return Array(data) + [UInt8(ascii: "\n")]
     }
 }

@@ -20,8 +20,10 @@ public struct LineSplitter: Sendable {
                 try body(ArraySlice(bytes[start..<newline]))
             } else {
                 pending.append(contentsOf: bytes[start..<newline])
-                let line = pending
-                pending.removeAll(keepingCapacity: true)
+                // The line takes the buffer with it: a long line (a whole answer in an `assistant` or `result` event)
+                // leaves no buffer of its size behind for the rest of the turn.
+                var line: [UInt8] = []
+                swap(&line, &pending)
                 try body(line[...])
             }
             start = newline + 1
