@@ -28,7 +28,7 @@ public struct PoolSettings: Sendable, Equatable {
         max(1, Int(ProcessInfo.processInfo.physicalMemory / 2 / (256 << 20)))
     }
 
-    /// The default for `CCA_POOL_SIZE`: two idle CLIs (~90 MB and ~0.04 CPU-seconds a minute each) take the CLI's start-up
+    /// The default for `CCA_POOL_SIZE`: two idle CLIs (~90 MiB PSS and ~0.35 CPU-seconds a minute each) take the CLI's start-up
     /// off the first two requests of a burst; used ones are kept up to the same count, so one client's next request
     /// and a second, parallel one (a title or an autocomplete beside a chat) start warm.
     public static let defaultSize = 2
