@@ -89,11 +89,7 @@ struct MessagesStreamEncoder: TurnEncoder {
     private mutating func startStream(messageID: String?) throws(ClientDisconnected) {
         guard !headSent else { return }
         headSent = true
-        try writer.writeHead(status: 200, headers: [
-            HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
-            HTTPHeader("Cache-Control", "no-cache"),
-            HTTPHeader("X-Accel-Buffering", "no"),
-        ])
+        try writer.writeHead(status: 200, headers: SSEEncoder.responseHeaders)
         let usage = start?.usage ?? CLIUsage()
         let message = AnthropicMessage(id: start?.messageID ?? messageID ?? AnthropicMessage.makeID(), model: model, content: [],
                                        stopReason: nil, stopSequence: nil, usage: .init(usage))

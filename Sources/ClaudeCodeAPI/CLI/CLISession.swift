@@ -103,18 +103,50 @@ public final class CLISession {
     /// Sends a control request and reads until its answer; events before it go to `onEvent`.
     public func request(_ request: JSONValue, limits: ProcessPoller.Limits, watch: ProcessPoller.Watch = .init(),
                         onEvent: (CLIEvent) throws(ClientDisconnected) -> Void = { _ in }) -> Result<CLIControlResponse, ControlRequestFailure> {
-        let id = sendControlRequest(request)
-        var answer: CLIControlResponse?
-        let ending = run(limits: limits, watch: watch) { event throws(ClientDisconnected) in
-            if case .controlResponse(let response) = event, response.requestID == id {
-                answer = response
-                return .done
+        requests([request], limits: limits, watch: watch, onEvent: onEvent).map { $0[0] }
+    }
+
+    /// Sends control requests in one go (they apply in order) and reads until every answer has come; returns them in
+    /// the requests' order. Events before the last answer go to `onEvent`; `onIdle` as in `run`.
+    public func requests(_ requests: [JSONValue], limits: ProcessPoller.Limits, watch: ProcessPoller.Watch = .init(),
+                         onEvent: (CLIEvent) throws(ClientDisconnected) -> Void = { _ in },
+                         onIdle: () throws(ClientDisconnected) -> Void = {}) -> Result<[CLIControlResponse], ControlRequestFailure> {
+        let ids = requests.map { sendControlRequest($0) }
+        var answers: [String: CLIControlResponse] = [:]
+        guard !ids.isEmpty else { return .success([]) }
+        let ending = run(limits: limits, watch: watch, onEvent: { event throws(ClientDisconnected) in
+            if case .controlResponse(let response) = event, ids.contains(response.requestID) {
+                answers[response.requestID] = response
+                return answers.count == ids.count ? .done : .more
             }
             try onEvent(event)
             return .more
+        }, onIdle: onIdle)
+        guard answers.count == ids.count else { return .failure(ControlRequestFailure(ending: ending)) }
+        return .success(ids.compactMap { answers[$0] })
+    }
+
+    /// How a `rewind_conversation` went.
+    public enum RewindOutcome: Equatable {
+        /// The conversation is back to before the line (`rewound: true`).
+        case rewound
+        /// Answered, but not rewound (a target that is gone or stale answers success with `rewound: false`).
+        case refused(reason: String)
+        case noAnswer(ProcessPoller.Ending)
+    }
+
+    /// Drops the conversation back to before the user line whose `uuid` is `userLineID`. Only `rewound: true` in the
+    /// answer means it happened.
+    public func rewind(to userLineID: String, limits: ProcessPoller.Limits, watch: ProcessPoller.Watch = .init()) -> RewindOutcome {
+        let request = JSONValue.object(["subtype": .string("rewind_conversation"), "target_message_uuid": .string(userLineID)])
+        switch self.request(request, limits: limits, watch: watch) {
+        case .success(let answer) where answer.isSuccess && answer.response?["rewound"] == .bool(true):
+            return .rewound
+        case .success(let answer):
+            return .refused(reason: answer.error ?? answer.response?["reason"]?.stringValue ?? "")
+        case .failure(let failure):
+            return .noAnswer(failure.ending)
         }
-        guard let answer else { return .failure(ControlRequestFailure(ending: ending)) }
-        return .success(answer)
     }
 
     /// The run ended before the answer came.

@@ -76,11 +76,7 @@ public struct ChatCompletionStreamEncoder: TurnEncoder {
     private mutating func startStream() throws(ClientDisconnected) {
         guard !headSent else { return }
         headSent = true
-        try writer.writeHead(status: 200, headers: [
-            HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
-            HTTPHeader("Cache-Control", "no-cache"),
-            HTTPHeader("X-Accel-Buffering", "no"),
-        ])
+        try writer.writeHead(status: 200, headers: SSEEncoder.responseHeaders)
         try emit(ChatCompletionChunk.role(identity))
     }
 

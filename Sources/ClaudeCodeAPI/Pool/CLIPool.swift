@@ -131,7 +131,6 @@ public final class CLIPool: @unchecked Sendable {
         let keep = !state.stopped && cli.uses < settings.maxUses && !isExpired(cli, now: now) && state.pooledCount < settings.size
             && state.live < settings.maxProcesses
         if keep {
-            cli.idleSince = now
             state.idle.append(cli)
         } else {
             state.retiredTotal += 1
@@ -332,11 +331,10 @@ public final class CLIPool: @unchecked Sendable {
             return .more
         }
         guard acknowledged == .consumerFinished else { return acknowledged }
-        let rewind = JSONValue.object(["subtype": .string("rewind_conversation"), "target_message_uuid": .string(id)])
-        switch session.request(rewind, limits: limits, watch: watch) {
-        case .success(let answer) where answer.isSuccess && answer.response?["rewound"] == .bool(true): return .consumerFinished
-        case .success: return .outputEnded
-        case .failure(let failure): return failure.ending
+        switch session.rewind(to: id, limits: limits, watch: watch) {
+        case .rewound: return .consumerFinished
+        case .refused: return .outputEnded
+        case .noAnswer(let ending): return ending
         }
     }
 

@@ -17,8 +17,6 @@ public final class PooledCLI: @unchecked Sendable {
     public internal(set) var settings: WarmTurnSettings
     /// Turns it has begun.
     public internal(set) var uses = 0
-    /// When it last went idle, on the pool's clock (the least recently used is evicted first).
-    var idleSince: UInt64
 
     init(session: CLISession, scratch: ScratchDirectory, executable: String, startedAt: UInt64, settings: WarmTurnSettings) {
         self.session = session
@@ -26,7 +24,6 @@ public final class PooledCLI: @unchecked Sendable {
         self.scratch = scratch
         self.executable = executable
         self.startedAt = startedAt
-        idleSince = startedAt
     }
 
     /// Whether it may serve a turn of `owner` that needs `systemPrompt` (nil: none).

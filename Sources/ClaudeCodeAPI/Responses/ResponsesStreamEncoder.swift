@@ -174,11 +174,7 @@ struct ResponsesStreamEncoder: TurnEncoder {
     private mutating func startStream() throws(ClientDisconnected) {
         guard !headSent else { return }
         headSent = true
-        try writer.writeHead(status: 200, headers: [
-            HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
-            HTTPHeader("Cache-Control", "no-cache"),
-            HTTPHeader("X-Accel-Buffering", "no"),
-        ])
+        try writer.writeHead(status: 200, headers: SSEEncoder.responseHeaders)
         let response = object.json(status: "in_progress", output: [])
         try emit("response.created", ["response": response])
         try emit("response.in_progress", ["response": response])

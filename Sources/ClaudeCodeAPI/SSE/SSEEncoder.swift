@@ -1,3 +1,5 @@
+import HTTPCore
+
 /// Server-sent events framing: `data: <json>\n\n`, comment lines for keep-alive, OpenAI's `data: [DONE]` terminator.
 public enum SSEEncoder {
     public static func data(_ json: [UInt8]) -> [UInt8] {
@@ -17,6 +19,13 @@ public enum SSEEncoder {
     }
 
     public static let done = Array("data: [DONE]\n\n".utf8)
+
+    /// The head of every event stream: no caching, and no buffering in nginx (each event goes out as it is flushed).
+    public static let responseHeaders = [
+        HTTPHeader("Content-Type", "text/event-stream; charset=utf-8"),
+        HTTPHeader("Cache-Control", "no-cache"),
+        HTTPHeader("X-Accel-Buffering", "no"),
+    ]
 
     /// A comment line: ignored by clients, keeps proxies from timing the stream out.
     public static let keepAlive = Array(": ping\n\n".utf8)

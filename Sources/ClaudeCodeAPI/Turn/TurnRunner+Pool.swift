@@ -25,33 +25,24 @@ extension TurnRunner {
         let watch = ProcessPoller.Watch(clientDescriptor: writer.disconnectDescriptor, cancellation: cancellation)
         writer.writeDeadline = limits.deadline
 
-        let requests = settings.controlRequests(from: cli.settings)
-        var waiting = Set(requests.map { session.sendControlRequest($0) })
-        var refusal: String?
         let setupLimits = ProcessPoller.Limits(deadline: min(limits.deadline, clock.now() + Self.setupTimeoutNanoseconds),
                                                stallNanoseconds: Self.setupTimeoutNanoseconds, idleNanoseconds: limits.idleNanoseconds)
         // Lines the CLI printed while idle (`system/ui_invalidate`...) are read and passed over here, or by the turn.
-        let ending = requests.isEmpty ? .consumerFinished : session.run(limits: setupLimits, watch: watch, onEvent: { event throws(ClientDisconnected) in
-            guard case .controlResponse(let answer) = event, waiting.remove(answer.requestID) != nil else { return .more }
-            if !answer.isSuccess, refusal == nil { refusal = answer.error ?? "refused" }
-            return waiting.isEmpty ? .done : .more
-        }, onIdle: { () throws(ClientDisconnected) in try encoder.idle() })
+        let answers = session.requests(settings.controlRequests(from: cli.settings), limits: setupLimits, watch: watch,
+                                       onIdle: { () throws(ClientDisconnected) in try encoder.idle() })
         let grace = configuration.killGraceMilliseconds
-        switch ending {
-        case .consumerFinished where refusal == nil:
+        switch answers {
+        case .success(let answers) where answers.allSatisfy(\.isSuccess):
             break
-        case .clientDisconnected:
+        case .failure(let failure) where failure.ending == .clientDisconnected:
             delivery.report.clientDisconnected = true
             delivery.report.cliExit = session.end(.terminate(graceMilliseconds: grace))
             pool.release(cli)
             return .completed(delivery.report)
-        default:
-            logger.warning("pool: a pooled CLI did not take its settings; starting cold",
-                           ["request_id": .string(turn.requestID), "ending": .string("\(ending)"),
-                            "refusal": .string(LogRedaction.redact(refusal ?? "")), "stderr": .string(LogRedaction.redact(session.stderrText))])
-            session.end(.terminate(graceMilliseconds: grace))
-            pool.release(cli)
-            return nil
+        case .success(let answers):
+            return startCold(after: "refused: \(answers.first { !$0.isSuccess }?.error ?? "")", cli, pool: pool, turn: turn)
+        case .failure(let failure):
+            return startCold(after: "\(failure.ending)", cli, pool: pool, turn: turn)
         }
         cli.settings = settings.applied(over: cli.settings)
 
@@ -63,23 +54,26 @@ extension TurnRunner {
     /// How long a pooled CLI may take to answer its settings, or a rewind.
     static var setupTimeoutNanoseconds: UInt64 { 10_000_000_000 }
 
-    /// Resets a pooled CLI after its turn: `rewind_conversation` to each of the turn's user lines, newest first (a
-    /// jump straight back is refused as `stale_target`). True when every rewind answered `rewound: true`.
+    /// A pooled CLI that did not take its settings is ended; nil: the turn starts cold (nothing was sent to the client).
+    private func startCold(after problem: String, _ cli: PooledCLI, pool: CLIPool, turn: TurnSpec) -> Attempt? {
+        logger.warning("pool: a pooled CLI did not take its settings; starting cold",
+                       ["request_id": .string(turn.requestID), "problem": .string(LogRedaction.redact(problem)),
+                        "stderr": .string(LogRedaction.redact(cli.session.stderrText))])
+        cli.session.end(.terminate(graceMilliseconds: configuration.killGraceMilliseconds))
+        pool.release(cli)
+        return nil
+    }
+
+    /// Resets a pooled CLI after its turn: a rewind to each of the turn's user lines, newest first (a jump straight
+    /// back can be refused as `stale_target`). True when every one rewound.
     func reset(_ pooled: PooledTurn) -> Bool {
-        let session = pooled.cli.session
         let limits = ProcessPoller.Limits(deadline: clock.now() + Self.setupTimeoutNanoseconds, stallNanoseconds: Self.setupTimeoutNanoseconds,
                                           idleNanoseconds: Self.setupTimeoutNanoseconds)
         for target in pooled.rewindTargets.reversed() {
-            let request = JSONValue.object(["subtype": .string("rewind_conversation"), "target_message_uuid": .string(target)])
-            switch session.request(request, limits: limits) {
-            case .success(let answer) where answer.isSuccess && answer.response?["rewound"] == .bool(true):
-                continue
-            case .success(let answer):
-                logger.warning("pool: a rewind was refused; the CLI is ended", ["error": .string(answer.error ?? ""),
-                                                                                 "reason": .string(answer.response?["reason"]?.stringValue ?? "")])
-                return false
-            case .failure(let failure):
-                logger.warning("pool: a rewind got no answer; the CLI is ended", ["ending": .string("\(failure.ending)")])
+            let outcome = pooled.cli.session.rewind(to: target, limits: limits)
+            guard outcome == .rewound else {
+                let what = if case .noAnswer = outcome { "pool: a rewind got no answer; the CLI is ended" } else { "pool: a rewind was refused; the CLI is ended" }
+                logger.warning(what, ["outcome": .string("\(outcome)")])
                 return false
             }
         }
