@@ -45,7 +45,7 @@ struct ProcessTeardownTests {
 
         let start = Date()
         let exit = TeardownSequence.terminate(graceMilliseconds: 200).run(on: process)
-        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(Date().timeIntervalSince(start) < 5)  // the shell dies of SIGTERM; no wait for the grandchild's 60 s
         #expect(exit == .signalled(SIGTERM))
         // SIGKILL has been sent to the group before the leader was reaped: the grandchild is dying or dead.
         #expect(waitUntil(seconds: 5) { !isAlive(grandchild) })
