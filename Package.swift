@@ -6,7 +6,7 @@ import PackageDescription
 //
 // Dependencies point one way:
 //   claude-code-api (executable) -> FastCGI (transport) ----> HTTPCore, SystemCalls
-//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, CLibCrypto, SQLite
+//                                -> ClaudeCodeAPI (application) -> HTTPCore, SystemCalls, SQLite
 //                                -> ArgumentParser (the `keys` subcommands)
 // The transport never imports the application, and the application never imports the transport.
 let package = Package(
@@ -28,12 +28,6 @@ let package = Package(
         .systemLibrary(
             name: "CFastCGI",
             providers: [.apt(["libfcgi-dev"])]
-        ),
-        // OpenSSL's libcrypto, from Debian's libssl-dev: SHA-256 and a constant-time comparison for the API keys.
-        // (swift-crypto would add its own BoringSSL copy: about 80 s to every clean build for one hash function.)
-        .systemLibrary(
-            name: "CLibCrypto",
-            providers: [.apt(["libssl-dev"])]
         ),
         // SQLite's C API, from Debian's libsqlite3-dev. Only the SQLite target imports it.
         .systemLibrary(
@@ -57,7 +51,7 @@ let package = Package(
         .target(
             name: "ClaudeCodeAPI",
             dependencies: [
-                "CLibCrypto", "HTTPCore", "SystemCalls", "SQLite",
+                "HTTPCore", "SystemCalls", "SQLite",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]

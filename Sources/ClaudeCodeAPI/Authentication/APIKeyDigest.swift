@@ -1,5 +1,3 @@
-import CLibCrypto
-
 /// The SHA-256 of an API key: all the service ever holds of a key. Never printed in a log line or a response.
 /// Not `Equatable` on purpose: digests are compared only with `matches`, in constant time.
 public struct APIKeyDigest: Sendable {
@@ -9,14 +7,7 @@ public struct APIKeyDigest: Sendable {
 
     /// The digest of `key` (its UTF-8 bytes, as `printf %s KEY | sha256sum` computes it).
     public init(of key: String) {
-        var key = key
-        var digest = [UInt8](repeating: 0, count: Self.byteCount)
-        key.withUTF8 { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                _ = SHA256(input.baseAddress, input.count, output.baseAddress)
-            }
-        }
-        bytes = digest
+        bytes = SHA256.hash(key.utf8)
     }
 
     /// Parses 64 lower-case hex digits (the key file's form); nil for anything else.
@@ -38,11 +29,12 @@ public struct APIKeyDigest: Sendable {
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
     }
 
-    /// Whether both digests are the same, in time that does not depend on where they differ (OpenSSL's CRYPTO_memcmp).
+    /// Whether both digests are the same, in time that does not depend on where they differ: every byte pair is
+    /// looked at, and the differences are folded together before the one branch.
     public func matches(_ other: APIKeyDigest) -> Bool {
-        bytes.withUnsafeBytes { mine in
-            other.bytes.withUnsafeBytes { theirs in CRYPTO_memcmp(mine.baseAddress, theirs.baseAddress, Self.byteCount) == 0 }
-        }
+        var difference: UInt8 = 0
+        for index in 0..<Self.byteCount { difference |= bytes[index] ^ other.bytes[index] }
+        return difference == 0
     }
 
     private static func nibble(_ digit: UInt8) -> UInt8? {
