@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSystemShims.h"
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 const short CSystemShims_POLLRDHUP = POLLRDHUP;
@@ -15,4 +16,8 @@ int CSystemShims_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *act
 
 int CSystemShims_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int CSystemShims_set_current_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -1,5 +1,5 @@
 import CFastCGI
-import Foundation
+import FoundationEssentials
 import HTTPCore
 import SystemCalls
 #if canImport(Glibc)
@@ -17,7 +17,7 @@ public final class FastCGIServer: @unchecked Sendable {
     private let onWorkerError: @Sendable (String) -> Void
     private let wake: (read: Int32, write: Int32)
     private let watchdog: ReadWatchdog
-    private let lock = NSCondition()
+    private let lock = ConditionLock()
     private var running = 0
     private var inFlight = 0
     private var drainBacklog = false
@@ -51,10 +51,7 @@ public final class FastCGIServer: @unchecked Sendable {
         lock.lock(); running = workerCount; lock.unlock()
         watchdog.start()
         for index in 0..<workerCount {
-            let thread = Thread { [self] in self.workerLoop(index: index) }
-            thread.name = "fcgi-worker-\(index)"
-            thread.stackSize = 1 << 20
-            thread.start()
+            SystemThread.start(name: "fcgi-worker-\(index)", stackBytes: 1 << 20) { [self] in self.workerLoop(index: index) }
         }
     }
 
@@ -80,10 +77,10 @@ public final class FastCGIServer: @unchecked Sendable {
 
     /// Waits until every worker has exited, or until the deadline. True when all are gone.
     public func waitForWorkers(timeoutSeconds: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        let deadline = Syscalls.monotonicNanoseconds() &+ UInt64(max(0, timeoutSeconds) * 1e9)
         lock.lock(); defer { lock.unlock() }
         while running > 0 {
-            if !lock.wait(until: deadline) { return running == 0 }
+            if !lock.wait(untilMonotonicNanoseconds: deadline) { return running == 0 }
         }
         watchdog.stop()
         return true

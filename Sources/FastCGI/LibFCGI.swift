@@ -1,5 +1,6 @@
 import CFastCGI
-import Foundation
+import FoundationEssentials
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,7 @@ enum LibFCGI {
     }
 
     static let webServerAddressesVariable = "FCGI_WEB_SERVER_ADDRS"
-    private static let initialization = NSLock()
+    private static let initialization = ConditionLock()
     nonisolated(unsafe) private static var initializedWith: [String]?
 
     /// One heap-allocated request per worker: libfcgi's streams point back into it, so it never moves.

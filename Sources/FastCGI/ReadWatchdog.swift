@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Synchronization
 import SystemCalls
 
@@ -48,7 +48,7 @@ final class ReadWatchdog: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
+        SystemThread.start(name: "fcgi-read-watchdog", stackBytes: 256 << 10) { [self] in
             while true {
                 Syscalls.sleep(milliseconds: Self.checkIntervalMilliseconds)
                 let now = Syscalls.monotonicNanoseconds()
@@ -66,8 +66,6 @@ final class ReadWatchdog: Sendable {
                 }
             }
         }
-        thread.name = "fcgi-read-watchdog"
-        thread.start()
     }
 
     func stop() {

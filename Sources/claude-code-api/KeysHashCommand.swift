@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import ClaudeCodeAPI
 import SystemCalls
 
@@ -23,7 +23,7 @@ struct KeysHashCommand: ParsableCommand {
             Syscalls.setTerminalEcho(0, enabled: true)
             printToStandardError("")
         }
-        let key = (read ?? "").trimmingCharacters(in: .whitespaces)
+        let key = (read ?? "").trimmingSpaces()
         guard !key.isEmpty else { throw ValidationError("no key on standard input") }
         guard key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }), key.utf8.count <= PresentedCredentials.maximumKeyLength else {
             throw ValidationError("a key is 1 to \(PresentedCredentials.maximumKeyLength) visible ASCII characters, without spaces")

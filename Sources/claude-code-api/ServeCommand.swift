@@ -1,7 +1,7 @@
 import ArgumentParser
 import ClaudeCodeAPI
 import FastCGI
-import Foundation
+import FoundationEssentials
 import SystemCalls
 #if canImport(Glibc)
 import Glibc

@@ -17,4 +17,7 @@ int CSystemShims_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *act
 /// posix_spawn_file_actions_addchdir_np: the child's working directory.
 int CSystemShims_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// pthread_setname_np(pthread_self(), name): the calling thread's name (at most 15 bytes, or ERANGE).
+int CSystemShims_set_current_thread_name(const char *name);
+
 #endif

@@ -1,9 +1,10 @@
-import Foundation
+import FoundationEssentials
+import SystemCalls
 
 /// The cap on live CLI processes (php-fpm's `pm.max_children`), with a bounded wait for a free slot.
 public final class CLISlots: @unchecked Sendable {
     public let capacity: Int
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var busy = 0
     private var maxBusy = 0
     private var waiting = 0
@@ -41,11 +42,11 @@ public final class CLISlots: @unchecked Sendable {
     /// Takes a slot, waiting up to `timeoutMilliseconds`; `clientLeft` is asked every 50 ms while waiting.
     public func acquire(timeoutMilliseconds: Int, clientLeft: () -> Bool = { false }) -> Admission {
         condition.lock(); defer { condition.unlock() }
-        let deadline = Date(timeIntervalSinceNow: Double(timeoutMilliseconds) / 1000)
+        let deadline = Syscalls.monotonicNanoseconds() &+ UInt64(max(0, timeoutMilliseconds)) * 1_000_000
         waiting += 1
         defer { waiting -= 1 }
-        while busy >= capacity && !draining && Date() < deadline {
-            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.05)))
+        while busy >= capacity && !draining && Syscalls.monotonicNanoseconds() < deadline {
+            condition.wait(untilMonotonicNanoseconds: min(deadline, Syscalls.monotonicNanoseconds() &+ 50_000_000))
             if busy >= capacity && clientLeft() { return .abandoned }
         }
         guard busy < capacity, !draining else {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What every API surface does before a model turn, the same way: read the body within its limit and parse it,
 /// resolve the model and the CLI, check the key's own limits (at once: 429, never queued), and take a CLI slot (a
@@ -34,7 +34,7 @@ public struct TurnAdmission: Sendable {
     /// `application/json`, with or without parameters (`; charset=utf-8`), in any case.
     static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+        return mediaType.trimmingSpaces().lowercased() == "application/json"
     }
 
     /// The name the CLI gets for a requested model.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `POST /v1/messages`: Anthropic's Messages API as one more decoder and encoder around the shared admission and turn.
 /// `POST /v1/messages/count_tokens` is a clear 404: the CLI cannot count tokens without running a model turn.

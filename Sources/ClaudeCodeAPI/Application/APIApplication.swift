@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPCore
 
 /// The whole HTTP API, independent of the transport: the route table, the shared admission and turn running behind

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `GET /v1/models` and `GET /v1/models/{id}`: the model names the service accepts, in OpenAI's list shape, or in
 /// Anthropic's when the request carries `anthropic-version` (the `anthropic` client's `models.list()`).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPCore
 
 /// One entry of the route table: the methods and path it answers, who may call it, and its handler.
@@ -62,7 +62,7 @@ public struct PathPattern: Sendable, Equatable, CustomStringConvertible {
             switch segment {
             case .literal(let literal): guard part == literal else { return nil }
             case .parameter(let name):
-                guard !part.isEmpty, let value = String(part).removingPercentEncoding, !value.isEmpty else { return nil }
+                guard !part.isEmpty, let value = PercentDecoding.decode(part), !value.isEmpty else { return nil }
                 parameters[name] = value
             }
         }

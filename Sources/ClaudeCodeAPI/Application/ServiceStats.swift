@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Counters since start, and the latency of recent model turns, for `GET /status`. Fed with each request's outcome;

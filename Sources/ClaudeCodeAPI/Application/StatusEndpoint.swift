@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPCore
 
 /// `GET /status`: php-fpm-style counters as JSON, or with `?html` as a page for a browser (php-fpm's `?html` too);

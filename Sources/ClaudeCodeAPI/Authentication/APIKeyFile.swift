@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The key file (`CCA_API_KEYS_FILE`): one key a line, `NAME SHA256_HEX [max_concurrent=N] [rpm=N]`, options in any
 /// order; `#` starts a comment; blank lines are ignored. Errors name the line, never its text (it holds a digest).
@@ -72,10 +73,7 @@ public enum APIKeyFile {
     }
 
     private static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return nsError.localizedDescription
+        if let posix = (error as? CocoaError)?.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return "\(error)"
     }
 }

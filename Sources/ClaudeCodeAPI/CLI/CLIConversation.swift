@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// An OpenAI message list in the CLI's terms: one system prompt, prior turns for a session transcript,
 /// and the new user message for stdin.
@@ -44,8 +44,7 @@ public struct CLIConversation: Equatable, Sendable {
     /// The stdin line that starts the turn: `{"type":"user","message":{...}}` and a newline. The client's text is
     /// sent as text, never as a CLI command (see `literalPrompt`).
     public func stdinLine() -> [UInt8] {
-        let line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(Self.literal(prompt))]]
-        return Self.jsonLine(line)
+        Self.jsonLine(["type": "user", "message": ["role": "user", "content": .array(Self.blocks(Self.literal(prompt)))]])
     }
 
     /// Whether the conversation holds tool calls or results. Those are written to the CLI line by line (see
@@ -82,12 +81,12 @@ public struct CLIConversation: Equatable, Sendable {
     public func identifiedHandshake(userLineIDs: Bool = true) -> (lines: [HandshakeLine], userLineIDs: [String]) {
         var ids: [String] = []
         func userLine(_ content: [ContentPart], shouldQuery: Bool) -> [UInt8] {
-            var line: [String: Any] = ["type": "user", "message": ["role": "user", "content": Self.blocks(Self.literal(content))]]
+            var line: [String: JSONValue] = ["type": "user", "message": ["role": "user", "content": .array(Self.blocks(Self.literal(content)))]]
             if !shouldQuery { line["shouldQuery"] = false }
             if userLineIDs {
                 let id = UUID().uuidString.lowercased()
                 ids.append(id)
-                line["uuid"] = id
+                line["uuid"] = .string(id)
             }
             return Self.jsonLine(line)
         }
@@ -96,7 +95,7 @@ public struct CLIConversation: Equatable, Sendable {
             case .user:
                 .priorUser(userLine(turn.content, shouldQuery: false))
             case .assistant:
-                .priorAssistant(Self.jsonLine(["type": "assistant", "message": ["role": "assistant", "content": Self.blocks(turn.content)]]))
+                .priorAssistant(Self.jsonLine(["type": "assistant", "message": ["role": "assistant", "content": .array(Self.blocks(turn.content))]]))
             }
         }
         lines.append(.prompt(userLine(prompt, shouldQuery: true)))
@@ -130,9 +129,9 @@ public struct CLIConversation: Equatable, Sendable {
         var parent: String?
         for turn in history {
             let uuid = UUID().uuidString.lowercased()
-            let line: [String: Any] = [
-                "type": turn.role.rawValue, "uuid": uuid, "parentUuid": parent ?? NSNull(), "sessionId": sessionID,
-                "message": ["role": turn.role.rawValue, "content": Self.blocks(turn.content)],
+            let line: [String: JSONValue] = [
+                "type": .string(turn.role.rawValue), "uuid": .string(uuid), "parentUuid": parent.map(JSONValue.string) ?? .null,
+                "sessionId": .string(sessionID), "message": ["role": .string(turn.role.rawValue), "content": .array(Self.blocks(turn.content))],
             ]
             lines += Self.jsonLine(line)
             parent = uuid
@@ -140,27 +139,30 @@ public struct CLIConversation: Equatable, Sendable {
         return lines
     }
 
-    static func blocks(_ parts: [ContentPart]) -> [[String: Any]] {
-        let blocks: [[String: Any]] = parts.map { part in
+    static func blocks(_ parts: [ContentPart]) -> [JSONValue] {
+        let blocks: [JSONValue] = parts.map { part in
             switch part {
             case .text(let text):
-                return ["type": "text", "text": text]
+                return ["type": "text", "text": .string(text)]
             case .image(let mediaType, let data):
-                return ["type": "image", "source": ["type": "base64", "media_type": mediaType, "data": data]]
+                return ["type": "image", "source": ["type": "base64", "media_type": .string(mediaType), "data": .string(data)]]
             case .toolUse(let id, let name, let input):
-                return ["type": "tool_use", "id": id, "name": name, "input": input.foundationObject]
+                return ["type": "tool_use", "id": .string(id), "name": .string(name), "input": input]
             case .toolResult(let id, let content, let isError):
-                var block: [String: Any] = ["type": "tool_result", "tool_use_id": id, "content": content.foundationObject]
+                var block: [String: JSONValue] = ["type": "tool_result", "tool_use_id": .string(id), "content": content]
                 if isError { block["is_error"] = true }
-                return block
+                return .object(block)
             }
         }
         // The CLI turns an empty message into "(no content)"; say it plainly instead.
         return blocks.isEmpty ? [["type": "text", "text": " "]] : blocks
     }
 
-    private static func jsonLine(_ object: [String: Any]) -> [UInt8] {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
+    /// One line of JSON and its newline; keys unsorted (nothing reads their order, and sorting costs per line).
+    private static func jsonLine(_ object: [String: JSONValue]) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(JSONValue.object(object))) ?? Data("{}".utf8)
         return Array(data) + [UInt8(ascii: "\n")]
     }
 }

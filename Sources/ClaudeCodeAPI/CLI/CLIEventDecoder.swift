@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns one stream-json line into a `CLIEvent`. The only place that knows the CLI's JSON shapes.
 public struct CLIEventDecoder: Sendable {

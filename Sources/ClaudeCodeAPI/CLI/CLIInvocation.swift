@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One CLI launch, decided in full before anything starts: the process, its stdin, and the files it needs.
 public struct CLIInvocation: Sendable {

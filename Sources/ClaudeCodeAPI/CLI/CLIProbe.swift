@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Answers "is the CLI there, and which version?" by running `claude --version` (never a model turn).
@@ -48,7 +48,7 @@ public final class CLIProbe: Sendable {
             return Report(path: nil, version: nil, problem: "'\(configuredPath)' not found or not executable")
         }
         let spec = ProcessSpec(executable: path, arguments: ["--version"],
-                               environment: ["PATH": searchPath ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory(),
+                               environment: ["PATH": searchPath ?? "/usr/bin:/bin", "HOME": FileManager.default.temporaryDirectory.path,
                                              "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"])
         let process: any ChildProcess
         do { process = try launcher.launch(spec) } catch {
@@ -61,7 +61,7 @@ public final class CLIProbe: Sendable {
                                 onLine: { line in output += line; output.append(0x0A); return .more },
                                 onIdle: {})
         let exit = TeardownSequence.exitByItself(waitingMilliseconds: 2_000, graceMilliseconds: 100).run(on: process)
-        let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: output, as: UTF8.self).trimmingWhitespace()
         guard ending == .outputEnded, exit == .exited(code: 0), let version = text.split(separator: " ").first else {
             return Report(path: path, version: nil, problem: "'\(path) --version' failed (\(exit)): \(poller.stderrText)")
         }

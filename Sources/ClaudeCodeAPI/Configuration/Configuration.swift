@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// Everything the service can be told, read once at start from environment variables (`.env.example` lists them).
@@ -158,13 +158,13 @@ private struct EnvironmentReader {
     init(_ env: [String: String]) { self.env = env }
 
     func string(_ name: String) -> String? {
-        guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let value = env[name]?.trimmingSpaces(), !value.isEmpty else { return nil }
         return value
     }
 
     func list(_ name: String, default fallback: [String] = []) -> [String] {
         guard let value = string(name) else { return fallback }
-        return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
     }
 
     func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

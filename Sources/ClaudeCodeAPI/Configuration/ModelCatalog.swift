@@ -44,8 +44,8 @@ public struct ModelCatalog: Sendable, Equatable {
     /// Parses `name=target,name=target`.
     public static func parseAliases(_ text: String) throws(ConfigurationError) -> [String: String] {
         var result: [String: String] = [:]
-        for pair in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        for pair in text.split(separator: ",").map({ $0.trimmingSpaces() }) where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ConfigurationError(variable: "CCA_MODEL_ALIASES", message: "expected name=target pairs, got '\(pair)'")
             }

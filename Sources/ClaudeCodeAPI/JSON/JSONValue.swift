@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A parsed JSON document, used to validate request bodies field by field with precise error paths.
 public enum JSONValue: Equatable, Sendable {
@@ -33,18 +33,6 @@ public enum JSONValue: Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
-
-    /// The value as Foundation objects, for JSONSerialization (whole numbers as integers).
-    public var foundationObject: Any {
-        switch self {
-        case .null: NSNull()
-        case .bool(let b): b
-        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? Int(n) as Any : n as Any
-        case .string(let s): s
-        case .array(let a): a.map(\.foundationObject)
-        case .object(let o): o.mapValues(\.foundationObject)
-        }
     }
 
     public var stringValue: String? {
@@ -114,4 +102,15 @@ extension JSONValue: Codable {
         case .object(let o): try c.encode(o)
         }
     }
+}
+
+/// Literals for the JSON the service writes itself (the CLI's stdin lines): `["type": "text", "text": .string(text)]`.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByDictionaryLiteral,
+                     ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// JSON as the service writes it: compact, keys sorted, slashes unescaped, and camelCase property names written in
 /// snake_case (`promptTokens` -> `prompt_tokens`), so that wire types need no hand-written key lists for that.

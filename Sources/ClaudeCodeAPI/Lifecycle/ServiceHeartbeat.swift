@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// What the service manager is told while the service runs (systemd's `Type=notify`): `READY=1` once the socket is
@@ -29,7 +29,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
     private let logger: Logger
     private let load: @Sendable () -> Load
     private let healthy: @Sendable () -> Bool
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var phase = Phase.starting
     private var ended = false
     private var lastStatus: String?
@@ -75,10 +75,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
         tell(["READY": "1", "STATUS": status])
         condition.unlock()
         guard notifier.isEnabled else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "service-heartbeat"
-        thread.stackSize = 256 << 10
-        thread.start()
+        SystemThread.start(name: "service-heartbeat", stackBytes: 256 << 10) { [self] in run() }
     }
 
     /// `STOPPING=1`: the stop has begun. No more pings (systemd stops watching); the status goes on until the exit.
@@ -111,7 +108,7 @@ public final class ServiceHeartbeat: @unchecked Sendable {
                 let due = current == .serving && pingIntervalSeconds != nil ? min(nextStatus, nextPing) : nextStatus
                 let wait = due - Self.now()
                 if wait <= 0 { break }
-                _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
+                condition.wait(seconds: wait)
                 current = phase
             }
             let finished = ended

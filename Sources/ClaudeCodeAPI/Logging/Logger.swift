@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// JSON lines on stderr, one `write(2)` each. Fields carry metadata only: never message content or credentials.

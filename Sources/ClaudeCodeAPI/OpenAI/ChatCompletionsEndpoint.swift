@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPCore
 
 /// `POST /v1/chat/completions`: OpenAI's request decoded and validated, then the shared admission and turn running,

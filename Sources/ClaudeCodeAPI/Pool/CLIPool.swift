@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import SystemCalls
 
 /// Pre-started CLIs, kept idle until a turn takes one (POOL.md has the measured mechanics). A keeper thread starts them
@@ -21,9 +22,9 @@ public final class CLIPool: @unchecked Sendable {
     private let launchModel: String
 
     /// Guards `state`; the keeper waits on it.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var state = State()
-    private var keeper: Thread?
+    private var keeperStarted = false
     /// Fired by `stop()`: a start in progress gives up at once instead of outliving the service.
     private let stopSignal: CancellationSignal
     private let keeperDone = DispatchSemaphore(value: 0)
@@ -85,7 +86,7 @@ public final class CLIPool: @unchecked Sendable {
         let fits = { (cli: PooledCLI) in cli.executable == wanted && cli.canServe(owner: owner, systemPrompt: systemPrompt) }
         // A client's next request often comes while its last one's CLI is still being rewound (a few milliseconds
         // after the answer ended): waiting for that one beats a cold start.
-        let waitUntil = Date(timeIntervalSinceNow: Self.returnWaitSeconds)
+        let waitUntil = Syscalls.monotonicNanoseconds() &+ UInt64(Self.returnWaitSeconds * 1e9)
         while true {
             guard !state.stopped else { return nil }
             retireExpired(now: clock.now())
@@ -100,7 +101,7 @@ public final class CLIPool: @unchecked Sendable {
                 return cli
             }
             let comingBack = state.returning.contains { fits($0) && $0.uses < settings.maxUses }
-            guard comingBack, condition.wait(until: waitUntil) else { break }
+            guard comingBack, condition.wait(untilMonotonicNanoseconds: waitUntil) else { break }
         }
         if state.pooledCount >= settings.size, !state.idle.isEmpty { retire(at: 0) }
         condition.broadcast()
@@ -203,18 +204,15 @@ public final class CLIPool: @unchecked Sendable {
 
     /// Starts the keeper thread, which fills the pool.
     public func start() {
-        let thread = Thread { [self] in keep() }
-        thread.name = "cli-pool"
-        thread.stackSize = 512 << 10
-        keeper = thread
-        thread.start()
+        condition.withLock { keeperStarted = true }
+        SystemThread.start(name: "cli-pool", stackBytes: 512 << 10) { [self] in keep() }
     }
 
     /// Stops starting processes and ends every idle one; turns in progress end theirs as they finish. Waits up to
     /// `timeoutMilliseconds` for the keeper to finish.
     public func stop(timeoutMilliseconds: Int = 5_000) {
         condition.lock()
-        let wasRunning = !state.stopped && keeper != nil
+        let wasRunning = !state.stopped && keeperStarted
         state.stopped = true
         stopSignal.fire()
         while !state.idle.isEmpty { retire(at: 0) }
@@ -236,7 +234,7 @@ public final class CLIPool: @unchecked Sendable {
             if spawn { state.starting += 1 }
             let finished = state.stopped && retired.isEmpty
             if retired.isEmpty && !spawn && !finished {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(Self.watchIntervalNanoseconds) / 1e9))
+                condition.wait(untilMonotonicNanoseconds: Syscalls.monotonicNanoseconds() &+ Self.watchIntervalNanoseconds)
             }
             condition.unlock()
 

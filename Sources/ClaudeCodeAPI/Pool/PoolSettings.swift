@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How the warm pool of pre-started CLIs is sized and recycled (`CCA_POOL_*`, `CCA_MAX_CLI_PROCESSES`).
 public struct PoolSettings: Sendable, Equatable {

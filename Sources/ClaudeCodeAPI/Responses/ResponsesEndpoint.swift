@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPCore
 
 /// `POST /v1/responses` (OpenAI's Responses API) as one more decoder and encoder around the shared admission and
@@ -170,8 +170,8 @@ struct ResponsesEndpoint: Sendable {
         var items: [String: String] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = parts.first.flatMap({ String($0).removingPercentEncoding }) else { continue }
-            items[name] = parts.count > 1 ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : ""
+            guard let name = parts.first.flatMap({ PercentDecoding.decode($0) }) else { continue }
+            items[name] = parts.count > 1 ? PercentDecoding.decode(parts[1].replacing("+", with: " ")) : ""
         }
         return items
     }

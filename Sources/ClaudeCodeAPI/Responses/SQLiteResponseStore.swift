@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SQLite
 import Synchronization
 
@@ -32,7 +32,7 @@ public final class SQLiteResponseStore: ResponseStore {
         } catch {
             throw ResponseStoreFailure("cannot create the state folder: \(error)")
         }
-        let path = (directory as NSString).appendingPathComponent(Self.fileName)
+        let path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
         do throws(SQLiteError) {
             let connection = try SQLiteConnection(path: path)
             try connection.execute("PRAGMA journal_mode=WAL")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// ISO 8601 timestamps in UTC (`2026-12-01T23:09:11Z`, or `2026-12-01T23:09:11.123Z`), the text
 /// `Date.formatted(.iso8601)` writes, computed from the seconds since 1970 alone: Foundation's format style goes through

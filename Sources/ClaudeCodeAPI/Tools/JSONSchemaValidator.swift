@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks a JSON value against a JSON Schema, for the subset that function calling and structured output use:
 /// `type` (one or several), `properties`, `required`, `additionalProperties` (boolean or schema), `items`,
@@ -112,7 +112,7 @@ public struct JSONSchemaValidator: Sendable {
         guard reference.hasPrefix("#") else { return nil }
         var node = root
         for part in reference.dropFirst().split(separator: "/") {
-            let key = part.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            let key = String(part).replacing("~1", with: "/").replacing("~0", with: "~")
             guard let next = node[key] else { return nil }
             node = next
         }

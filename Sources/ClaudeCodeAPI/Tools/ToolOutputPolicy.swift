@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Holds a turn's events to what the request asked: which tool calls are returned (`tool_choice`,
 /// `parallel_tool_calls`, only offered tools), strict arguments checked against their schema, and the answer's
@@ -131,7 +131,7 @@ struct ToolOutputPolicy {
             var json = structuredArguments
             if json == nil {
                 // The model wrote the JSON as text instead of calling the tool: that is the answer if it fits.
-                json = answerText.trimmingCharacters(in: .whitespacesAndNewlines)
+                json = answerText.trimmingWhitespace()
                 events.append(.text(json!))
             }
             if let problem = Self.violation(of: json ?? "", against: schema) {
@@ -140,7 +140,7 @@ struct ToolOutputPolicy {
             result.stopReason = completion.stopReason == .toolUse ? .endTurn : completion.stopReason
         }
         if tools.outputFormat == .jsonObject && calls.isEmpty {
-            let parsed = try? JSONValue.parse(Array(answerText.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+            let parsed = try? JSONValue.parse(Array(answerText.trimmingWhitespace().utf8))
             guard case .object? = parsed else {
                 return events + [.failed(.invalidModelOutput("The model's answer is not a JSON object, as response_format json_object requires."))]
             }

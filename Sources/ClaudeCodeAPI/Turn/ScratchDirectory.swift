@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// A private folder (mode 0700) for one turn: the CLI's working directory and (by default) its HOME. Removed afterwards.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPCore
 
 /// What one model turn needs, whatever API surface asked for it.
