@@ -35,6 +35,9 @@ struct MessagesAPITests {
         (#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"r"}]}]}"#, "messages.0.content"),
         (#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#, "tools.0.type"),
         (#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}"#, "messages.0.content.0.source"),
+        // Thinking is the assistant's; in a user turn it is refused, not dropped.
+        (#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"x"}]}]}"#, "messages.0.content.0.type"),
+        (#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":[{"type":"redacted_thinking","data":"d"},{"type":"text","text":"x"}]}]}"#, "messages.0.content.0.type"),
     ])
     func badRequests(_ body: String, _ param: String) throws {
         let json = try JSONValue.parse(Array(body.utf8))

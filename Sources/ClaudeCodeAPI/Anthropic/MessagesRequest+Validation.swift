@@ -133,7 +133,7 @@ extension MessagesRequest: RequestValidating {
             let id = try requiredString(fields, "tool_use_id", path: "\(path).tool_use_id")
             let content = try ChatCompletionRequest.validateToolResultContent(fields["content"], path: "\(path).content")
             return .toolResult(toolUseID: id, content: content, isError: try optionalBool(fields, "is_error", path: "\(path).is_error") ?? false)
-        case "thinking", "redacted_thinking" where assistant:
+        case "thinking" where assistant, "redacted_thinking" where assistant:
             return nil  // earlier thinking is not replayed: its signature cannot be passed through the CLI
         default:
             throw APIError.invalidValue("\(path).type", "Content blocks of type '\(type)' are not supported here.")
