@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSystemShims.h"
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -20,4 +21,8 @@ int CSystemShims_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions
 
 int CSystemShims_set_current_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+int CSystemShims_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }

@@ -374,6 +374,11 @@ public enum Syscalls {
 
     public static func ignore(_ signal: Int32) { _ = Glibc.signal(signal, SIG_IGN) }
 
+    /// Allocations of at least `bytes` get pages of their own (mmap) and give them back when freed. glibc's default
+    /// threshold rises to the largest block freed so far, after which such blocks come from the heap and stay
+    /// resident: a long answer's lines (each holding all of its text) would leave their size behind in each arena.
+    public static func setMemoryMappingThreshold(bytes: Int) { _ = CSystemShims_set_mmap_threshold(Int32(bytes)) }
+
     /// Installs a handler that does nothing and does not restart system calls, so that the signal only interrupts
     /// a blocked call in the thread it is sent to (EINTR).
     public static func installInterruptingHandler(_ signal: Int32) {

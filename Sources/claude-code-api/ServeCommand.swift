@@ -25,6 +25,8 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(level: configuration.logLevel)
         let launcher = PosixProcessLauncher()
+        // glibc's default (128 KiB), but fixed: a long answer's buffers are given back when the turn is done with them.
+        Syscalls.setMemoryMappingThreshold(bytes: 128 << 10)
 
         // Who may connect to a TCP socket, checked against the configured address before anything is bound
         // (FastCGIServer checks the socket it is given again, an inherited one included).

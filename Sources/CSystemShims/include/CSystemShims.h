@@ -17,6 +17,9 @@ int CSystemShims_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *act
 /// posix_spawn_file_actions_addchdir_np: the child's working directory.
 int CSystemShims_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes): a fixed threshold for allocations served by mmap (1 on success).
+int CSystemShims_set_mmap_threshold(int bytes);
+
 /// pthread_setname_np(pthread_self(), name): the calling thread's name (at most 15 bytes, or ERANGE).
 int CSystemShims_set_current_thread_name(const char *name);
 

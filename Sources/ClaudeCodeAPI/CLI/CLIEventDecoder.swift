@@ -24,7 +24,13 @@ public struct CLIEventDecoder: Sendable {
     func decodeInFull(line: some Collection<UInt8>) throws -> CLIEvent {
         let raw: RawLine
         do {
-            raw = try decoder.decode(RawLine.self, from: Data(line))
+            raw = try line.withContiguousStorageIfAvailable { bytes in
+                // The line's own bytes, not a copy of them: the `assistant` and `result` lines of a long answer each
+                // hold all of its text. The Data does not outlive this closure (the decoder keeps nothing of it).
+                guard let base = bytes.baseAddress else { return try decoder.decode(RawLine.self, from: Data()) }
+                let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
+                return try decoder.decode(RawLine.self, from: view)
+            } ?? decoder.decode(RawLine.self, from: Data(line))
         } catch {
             throw DecodingFailure.notJSON
         }
@@ -47,7 +53,9 @@ public struct CLIEventDecoder: Sendable {
             let toolUses = (message.content ?? []).filter { $0.type == "tool_use" }.map {
                 CLIToolUse(id: $0.id ?? "", name: $0.name ?? "", input: $0.input ?? .object([:]))
             }
-            return .assistant(CLIAssistantMessage(id: message.id, model: message.model, text: texts.joined(), hasText: !texts.isEmpty,
+            // One text block (the usual case) is passed on as it is: a long answer is not copied once more.
+            return .assistant(CLIAssistantMessage(id: message.id, model: message.model, text: texts.count == 1 ? texts[0] : texts.joined(),
+                                                  hasText: !texts.isEmpty,
                                                   toolUses: toolUses))
         case "result":
             let usage = raw.usage ?? RawUsage()

@@ -15,12 +15,12 @@ public struct TurnTranslator {
     private var stopMatcher: StopSequenceMatcher
     private var content = DeliveredText()
     private var reasoning = DeliveredText()
-    /// Text of completed messages of this turn.
-    private var committedText: [UInt8] = []
-    private var committedReasoning: [UInt8] = []
-    /// Text of the message streaming now.
-    private var messageText: [UInt8] = []
-    private var messageReasoning: [UInt8] = []
+    /// UTF-8 bytes of text of the completed messages of this turn (the text itself went to the client).
+    private var committedTextCount = 0
+    private var committedReasoningCount = 0
+    /// UTF-8 bytes of text of the message streaming now.
+    private var messageTextCount = 0
+    private var messageReasoningCount = 0
     private var streamingMessageID: String?
     /// The id of the last message seen (streamed or not), for the completion.
     private var lastMessageID: String?
@@ -54,16 +54,16 @@ public struct TurnTranslator {
             return []
         case .apiRetry(let retry):
             lastRetry = retry
-            messageText = []
-            messageReasoning = []
+            messageTextCount = 0
+            messageReasoningCount = 0
             return []
         case .messageStart(let id, let usage):
             defer { announcedStart = true }
             streamingMessageID = id
             lastMessageID = id ?? lastMessageID
             messageUsage = usage
-            messageText = []
-            messageReasoning = []
+            messageTextCount = 0
+            messageReasoningCount = 0
             messageToolCalls = []
             toolCallOfBlock = [:]
             return announcedStart ? [] : [.started(TurnStart(messageID: id, usage: usage))]
@@ -78,8 +78,8 @@ public struct TurnTranslator {
             messageToolCalls[index].arguments += fragment
             return [.toolCallArguments(index: index, fragment: fragment)]
         case .textDelta(_, let text):
-            messageText.append(contentsOf: text.utf8)
-            var events = show(content.advance(committed: committedText, current: messageText))
+            messageTextCount += text.utf8.count
+            var events = show(content.advance(length: committedTextCount + messageTextCount, endingWith: text.utf8))
             if stopMatcher.isStopped {
                 // Cut by a stop sequence: the CLI is ended before its result, so usage is what is known so far,
                 // with completion tokens estimated from the text (about four bytes a token) when not yet reported.
@@ -93,8 +93,8 @@ public struct TurnTranslator {
             return events
         case .thinkingDelta(_, let text):
             guard includeReasoning else { return [] }
-            messageReasoning.append(contentsOf: text.utf8)
-            let added = reasoning.advance(committed: committedReasoning, current: messageReasoning)
+            messageReasoningCount += text.utf8.count
+            let added = reasoning.advance(length: committedReasoningCount + messageReasoningCount, endingWith: text.utf8)
             return added.isEmpty ? [] : [.reasoning(added)]
         case .messageDelta(let reason, let outputTokens):
             if let reason { stopReason = reason }
@@ -117,11 +117,11 @@ public struct TurnTranslator {
                 return [.failed(error)]
             }
             if !abandoned {
-                committedText += messageText
-                committedReasoning += messageReasoning
+                committedTextCount += messageTextCount
+                committedReasoningCount += messageReasoningCount
             }
-            messageText = []
-            messageReasoning = []
+            messageTextCount = 0
+            messageReasoningCount = 0
             streamingMessageID = nil
             return []
         case .assistant(let message):
@@ -137,7 +137,7 @@ public struct TurnTranslator {
         case .controlRequest(let request) where request.subtype == "can_use_tool" && !unstreamedToolCalls.isEmpty:
             // The non-streaming fallback: the calls came only in `assistant` events, and the CLI now asks to run one.
             var events: [TurnEvent] = []
-            events += show(content.advance(committed: committedText + messageText + unstreamedText))
+            events += show(content.advance(length: committedTextCount + messageTextCount + unstreamedText.count, endingWith: unstreamedText))
             for (index, call) in unstreamedToolCalls.enumerated() {
                 events += [.toolCallStarted(index: index, id: call.id, name: call.name), .toolCallArguments(index: index, fragment: call.arguments)]
             }
@@ -165,12 +165,14 @@ public struct TurnTranslator {
             return [.failed(error)]
         }
         var events: [TurnEvent] = []
-        // Reconcile: the final text is the result's; whatever of it the client has not seen yet goes now.
-        let streamed = committedText + messageText
-        var final = streamed
-        if let text = result.text, text.utf8.count > streamed.count { final = Array(text.utf8) }
-        if !unstreamedText.isEmpty, final.count <= streamed.count { final = streamed + unstreamedText }
-        events += show(content.advance(committed: final))
+        // Reconcile: the final text is the result's when it is longer than what streamed (else the streamed text,
+        // followed by any text that came only in `assistant` events); whatever of it the client has not seen goes now.
+        let streamedCount = committedTextCount + messageTextCount
+        if let text = result.text, text.utf8.count > streamedCount {
+            events += show(content.advance(length: text.utf8.count, endingWith: text.utf8))
+        } else if !unstreamedText.isEmpty {
+            events += show(content.advance(length: streamedCount + unstreamedText.count, endingWith: unstreamedText))
+        }
         if !stopMatcher.isStopped { events += show(stopMatcher.finish()) }
         let reason = stopMatcher.matchedSequence.map(TurnStopReason.stopSequence)
             ?? TurnStopReason(cliStopReason: result.stopReason ?? stopReason)
