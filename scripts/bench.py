@@ -14,7 +14,7 @@ machine falls on both, and each ratio is taken within a round, then its median a
            another for BENCH_THROUGHPUT_SECONDS, against 10 bare CLIs run one after another side by side; pool off
            and on
   relay    events per second and responder CPU per event of one long stream (scripts/relay_bench.py's
-           measure_relay when present, else fake_claude.py's FAKE:flood), responder RSS idle and during it
+           measure_relay), responder RSS idle and during it
   idle     cost of an idle pooled CLI: RSS and PSS (its process group), CPU per idle minute
 
 A warm round counts only if the pool says so (`GET /status`: pool.served_warm grew by the round's turns) and the
@@ -50,7 +50,9 @@ INTEGRATION = REPO / "Tests" / "Integration"
 sys.path.insert(0, str(INTEGRATION))
 from stack import Stack, kill_pids, stop_process  # noqa: E402
 from support import (ChatStream, chat_body, proc_bytes_written, proc_cpu_seconds,  # noqa: E402
-                     proc_pss_kib, proc_status, process_group, stream_raw, wait_until)
+                     proc_pss_kib, proc_status, process_group, wait_until)
+sys.path.insert(0, str(REPO / "scripts"))
+from relay_bench import measure_relay  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 CONCURRENCY = [int(n) for n in os.environ.get("BENCH_CONCURRENCY", "1,4,16").split(",")]
@@ -541,68 +543,12 @@ def throughput(bare: BareCLI, off: Gateway, on: Gateway) -> dict:
 # -- relay and responder memory --------------------------------------------------------------------
 
 
-class PeakRSS(threading.Thread):
-    """The highest VmRSS (KiB) of ``pid`` while the ``with`` block runs, sampled every 2 ms."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.stopping = pid, 0, threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            self.peak = max(self.peak, proc_status(self.pid)["rss_kib"])
-            time.sleep(0.002)
-
-    def __enter__(self) -> "PeakRSS":
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.join()
-
-
-def measure_flood(responder_bin: str) -> dict:
-    """measure_relay's stand-in while scripts/relay_bench.py is absent: fake_claude.py's FAKE:flood (200,000 text
-    deltas) through nginx and the responder to one client. Events per second as the client gets them (the fake
-    CLI, in Python, may be what limits them), responder CPU (utime+stime) per event, its RSS idle and at most
-    during the stream."""
-    with Stack(fake=True, name="bench-relay", binary=responder_bin, workers=WORKERS, log_level="warning") as stack:
-        pid = stack.responder_pid
-        stream_raw(stack, chat_body("warm up", MODEL, stream=True))
-        time.sleep(0.3)
-        idle = proc_status(pid)["rss_kib"]
-        cpu_before = proc_cpu_seconds(pid)
-        with PeakRSS(pid) as peak, ChatStream(stack, chat_body("FAKE:flood", MODEL, stream=True),
-                                              timeout=300) as stream:
-            stream.next_payload()
-            first = time.perf_counter()
-            stream.read_all()
-            seconds = time.perf_counter() - first
-            time.sleep(0.05)   # the end of the request belongs to it
-        cpu = proc_cpu_seconds(pid) - cpu_before
-    events = stream.content_deltas
-    if not stream.done or not events:
-        raise RuntimeError(f"the flood did not arrive whole: {stream.describe()}")
-    return {"events": events, "events_per_second": round(events / seconds), "cpu_us_per_event": cpu * 1e6 / events,
-            "rss_idle_kb": idle, "rss_peak_during_stream_kb": max(peak.peak, idle)}
-
-
-def relay_measure() -> tuple[Callable[[str], dict], str]:
-    """scripts/relay_bench.py's measure_relay when it is there, else measure_flood; and which it is."""
-    if (REPO / "scripts" / "relay_bench.py").is_file():
-        sys.path.insert(0, str(REPO / "scripts"))
-        from relay_bench import measure_relay
-        return (lambda binary: measure_relay(binary, events=RELAY_EVENTS)), "scripts/relay_bench.py"
-    return measure_flood, "fallback: fake_claude.py FAKE:flood (200,000 deltas)"
-
-
 def relay() -> dict:
-    measure, source = relay_measure()
+    source = "scripts/relay_bench.py"
     runs = []
     for index in rounds_within_budget("relay", RELAY_RUNS):
         say(f"relay: run {index + 1} of {RELAY_RUNS} ({source})")
-        runs.append(measure(RESPONDER))
+        runs.append(measure_relay(RESPONDER, events=RELAY_EVENTS))
     return {"source": source, "runs": runs}
 
 

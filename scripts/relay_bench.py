@@ -27,7 +27,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Tests" / "Integration"))
 from stack import Stack  # noqa: E402
+from support import PeakRSS, proc_cpu_seconds, proc_status  # noqa: E402
 
 MODEL = "claude-sonnet-4-5"
 WARM_UP_EVENTS = 100
@@ -97,40 +97,6 @@ def install_flood_cli(folder: Path) -> str:
     path.write_text(f"#!{sys.executable}\n{FLOOD_CLI}")
     path.chmod(0o755)
     return str(path)
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (every thread), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-class RSSSampler(threading.Thread):
-    """The highest VmRSS of ``pid`` while it runs."""
-
-    def __init__(self, pid: int, interval: float = 0.002):
-        super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self.stopping = threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            self.peak = max(self.peak, rss_kb(self.pid))
-            time.sleep(self.interval)
-
-    def stop(self) -> int:
-        self.stopping.set()
-        self.join()
-        return self.peak
 
 
 def request_body(surface: str, events: int) -> dict:
@@ -198,20 +164,19 @@ def measure_relay(responder_bin: str | Path, events: int = 100_000, *, surface: 
                 httpx.Client(base_url=stack.base_url, timeout=120) as client:
             pid = stack.responder_pid
             time.sleep(0.3)
-            rss_start = rss_kb(pid)
+            rss_start = proc_status(pid)["rss_kib"]
             warm_body, _ = stream_once(client, surface, WARM_UP_EVENTS)
             if len(streamed_text(surface, warm_body)[0]) != WARM_UP_EVENTS:
                 raise RuntimeError("the warm-up stream lost deltas")
             time.sleep(0.3)
-            rss_idle = rss_kb(pid)
+            rss_idle = proc_status(pid)["rss_kib"]
 
-            sampler = RSSSampler(pid)
-            sampler.start()
-            cpu_before = cpu_seconds(pid)
-            body, seconds = stream_once(client, surface, events)
-            time.sleep(0.05)  # the responder's end of request (teardown) belongs to the request
-            cpu = cpu_seconds(pid) - cpu_before
-            peak = sampler.stop()
+            with PeakRSS(pid) as sampler:
+                cpu_before = proc_cpu_seconds(pid)
+                body, seconds = stream_once(client, surface, events)
+                time.sleep(0.05)  # the responder's end of request (teardown) belongs to the request
+                cpu = proc_cpu_seconds(pid) - cpu_before
+            peak = sampler.peak
 
     deltas, finished = streamed_text(surface, body)
     expected = ["%04d" % (n % 10000) for n in range(events)]

@@ -468,6 +468,27 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class PeakRSS(threading.Thread):
+    """The highest VmRSS (KiB) of ``pid`` while the ``with`` block runs, sampled every 2 ms (``peak``)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stopping = pid, 0, threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            self.peak = max(self.peak, proc_status(self.pid)["rss_kib"])
+            time.sleep(0.002)
+
+    def __enter__(self) -> "PeakRSS":
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.join()
+
+
 def proc_pss_kib(pid: int) -> int:
     """Proportional set size of ``pid`` (KiB, /proc/PID/smaps_rollup): shared pages count a share each."""
     with open(f"/proc/{pid}/smaps_rollup") as f:

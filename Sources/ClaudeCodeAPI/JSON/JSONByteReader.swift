@@ -45,36 +45,30 @@ struct JSONByteReader {
     /// control character, an unknown escape, a lone surrogate, bytes that are not UTF-8.
     mutating func readString() -> String? {
         guard consume(byte: UInt8(ascii: "\"")) else { return nil }
-        let start = offset
-        // The common case: no escape, the text is the bytes as they are.
-        while offset < bytes.count {
-            let byte = bytes[offset]
-            if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+        switch scanPlainRun() {
+        case .closed(let range)?:
+            // The common case: no escape, the text is the bytes as they are.
+            return String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .escaped(let start)?:
+            var unescaped = Array(bytes[start..<offset])
+            while offset < bytes.count {
+                let byte = bytes[offset]
                 offset += 1
-                return text
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return String(validating: unescaped, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard appendEscape(to: &unescaped) else { return nil }
+                case ..<0x20:
+                    return nil
+                default:
+                    unescaped.append(byte)
+                }
             }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { return nil }
-            offset += 1
+            return nil
+        case nil:
+            return nil
         }
-        guard offset < bytes.count else { return nil }
-        var unescaped = Array(bytes[start..<offset])
-        while offset < bytes.count {
-            let byte = bytes[offset]
-            offset += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(validating: unescaped, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                guard appendEscape(to: &unescaped) else { return nil }
-            case ..<0x20:
-                return nil
-            default:
-                unescaped.append(byte)
-            }
-        }
-        return nil
     }
 
     /// Passes over a string value, as strictly as `readString` reads one.
@@ -84,16 +78,30 @@ struct JSONByteReader {
 
     /// A member name without escapes (the cursor on its opening quote), as raw bytes; nil for one with escapes.
     mutating func readPlainName() -> UnsafeRawBufferPointer? {
-        guard consume(byte: UInt8(ascii: "\"")) else { return nil }
+        guard consume(byte: UInt8(ascii: "\"")), case .closed(let range)? = scanPlainRun() else { return nil }
+        let name = UnsafeRawBufferPointer(rebasing: bytes[range])
+        return String(validating: name, as: UTF8.self) == nil ? nil : name
+    }
+
+    /// How the bytes after a string's opening quote begin.
+    private enum PlainRun {
+        /// The closing quote came before any escape: the string's bytes (the cursor is past the quote).
+        case closed(Range<Int>)
+        /// A backslash came first: the bytes from `start` up to the cursor, which is on the backslash, need none.
+        case escaped(start: Int)
+    }
+
+    /// Moves over the string's bytes that need no unescaping; nil at a raw control character or the end of the line.
+    private mutating func scanPlainRun() -> PlainRun? {
         let start = offset
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                let name = UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
                 offset += 1
-                return String(validating: name, as: UTF8.self) == nil ? nil : name
+                return .closed(start..<(offset - 1))
             }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            if byte == UInt8(ascii: "\\") { return .escaped(start: start) }
+            if byte < 0x20 { return nil }
             offset += 1
         }
         return nil
